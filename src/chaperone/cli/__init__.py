@@ -1,0 +1,62 @@
+"""The `chaperone` command line: one entry point; errors become exit codes only here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from chaperone.cli import demo, directory, policy, registry
+from chaperone.cli.context import AppContext
+from chaperone.common.problems import ChaperoneError, InputError
+from chaperone.settings import Settings
+
+app = typer.Typer(
+    help="Chaperone: Board Policy 9052 as code for a school district.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(directory.app, name="directory")
+app.add_typer(registry.app, name="registry")
+app.add_typer(policy.app, name="policy")
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", help="Data folder (default: $CHAPERONE_HOME or ./.chaperone)."
+    ),
+) -> None:
+    """Build the settings once and hand them to every command."""
+    try:
+        settings = Settings.from_environment(os.environ, home=home)
+    except ValidationError as exc:
+        raise ChaperoneError(f"invalid settings: {exc.errors()[0]['msg']}") from exc
+    ctx.obj = AppContext(settings)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the data folder and bring the store's schema up to date."""
+    context: AppContext = ctx.obj
+    context.store()
+    typer.echo(f"store ready at {context.settings.store_url.split('@')[-1]}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning domain errors into one-line reasons and exit 1."""
+    try:
+        app()
+    except InputError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"error: {exc.summary}", err=True)
+        sys.exit(1)
+    except ChaperoneError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Pieces every stage shares: located problems, CSV and YAML readers."""

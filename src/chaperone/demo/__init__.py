@@ -1,0 +1,1 @@
+"""Sample data for demonstrations and tests."""

@@ -1,0 +1,1 @@
+"""The directory: people, their populations, orgs, accounts and guardian links."""

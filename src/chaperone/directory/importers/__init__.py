@@ -1,0 +1,1 @@
+"""Importers turn a district's files into a directory Batch; they never write."""

@@ -1,0 +1,75 @@
+"""Account normalisation, done once at import and identically by every connector.
+
+E-mail addresses lose any display name and are case-folded; phone numbers become
+E.164 using the district's default region; social handles become
+``platform:handle`` in lower case.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+POPULATIONS = ("staff", "student", "parent", "vendor", "volunteer", "contractor")
+ACCOUNT_KINDS = ("email", "phone", "social")
+_PLATFORM = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def normalize_email(raw: str) -> str:
+    """The bare, case-folded address of a mailbox such as ``"Dana" <Dana@X.org>``."""
+    _name, address = parseaddr(raw.strip())
+    return (address or raw).strip().casefold()
+
+
+def checked_email(raw: str) -> str:
+    """A normalised address, or ValueError with the reason it is not one."""
+    address = normalize_email(raw)
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        reason = str(exc).rstrip(".")
+        raise ValueError(f'invalid e-mail address "{raw}" ({reason})') from exc
+    return address
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(raw: str, region: str) -> str:
+    """E.164 form of a phone number written in any common notation, or ValueError."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f'invalid phone number "{raw}"') from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f'invalid phone number "{raw}"')
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_social(platform: str, handle: str) -> str:
+    """``platform:handle`` in lower case, without a leading @."""
+    name = platform.strip().lower()
+    if not _PLATFORM.match(name):
+        raise ValueError(f'invalid social platform "{platform}"')
+    bare = handle.strip().lstrip("@").lower()
+    if not bare:
+        raise ValueError("empty social handle")
+    return f"{name}:{bare}"
+
+
+def email_domain(address: str) -> str:
+    """The domain part of a normalised address."""
+    return address.rpartition("@")[2]
+
+
+def phone_matches(number: str, patterns: tuple[str, ...]) -> bool:
+    """Whether an E.164 number equals a pattern or starts with a ``prefix*`` pattern."""
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            if number.startswith(pattern[:-1]):
+                return True
+        elif number == pattern:
+            return True
+    return False

@@ -1,0 +1,1 @@
+"""The registry: district domains and numbers, approved platforms, official social accounts."""

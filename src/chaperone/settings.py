@@ -1,0 +1,55 @@
+"""The one validated settings object, built once at the edge and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, field_validator
+
+DEFAULT_HOME = Path(".chaperone")
+
+
+class Settings(BaseModel):
+    """Where Chaperone keeps its data and which store it uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path = DEFAULT_HOME
+    database_url: str | None = None
+    default_region: str = "US"
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f'unknown phone region "{value}"')
+        return region
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("CHAPERONE_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value or None
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL of the store: PostgreSQL when configured, else SQLite in home."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.home / 'chaperone.db').resolve()}"
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str], *, home: Path | None = None) -> Settings:
+        """Settings from CHAPERONE_* variables, with an explicit --home taking precedence."""
+        return cls(
+            home=home or Path(env.get("CHAPERONE_HOME") or DEFAULT_HOME),
+            database_url=env.get("CHAPERONE_DATABASE_URL") or None,
+            default_region=env.get("CHAPERONE_DEFAULT_REGION") or "US",
+        )

@@ -1,0 +1,1 @@
+"""The store: everything people edit, through SQLAlchemy on SQLite or PostgreSQL."""

@@ -1,0 +1,179 @@
+"""SQLAlchemy models of the store. Person and org ids users see are the district's own."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Org(Base):
+    """A district, school or other organisation from the roster."""
+
+    __tablename__ = "orgs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(40))
+    parent_org_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(40))
+
+
+class PersonOrg(Base):
+    """Membership of a person in an org."""
+
+    __tablename__ = "person_orgs"
+
+    person_pk: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_pk: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Person(Base):
+    """Someone Policy 9052 reaches: staff, student, parent, vendor, volunteer or contractor."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(255), unique=True)
+    population: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    given_name: Mapped[str] = mapped_column(String(255))
+    family_name: Mapped[str] = mapped_column(String(255))
+    grade: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    orgs: Mapped[list[Org]] = relationship(secondary="person_orgs", order_by=Org.org_id)
+    accounts: Mapped[list[Account]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="Account.value"
+    )
+
+    @property
+    def display_name(self) -> str:
+        """Given and family name."""
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class Account(Base):
+    """An e-mail address, phone number or social handle, normalised at import."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("person_pk", "kind", "value", "source", name="uq_accounts_identity"),
+        Index("ix_accounts_kind_value", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_pk: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(320))
+    declared_district_owned: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(40))
+
+    person: Mapped[Person] = relationship(back_populates="accounts")
+
+
+class GuardianLink(Base):
+    """A parent or guardian of a student."""
+
+    __tablename__ = "guardian_links"
+
+    guardian_pk: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_pk: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(40))
+
+
+class RegistrySnapshot(Base):
+    """One imported version of registry.yaml; the newest is in force."""
+
+    __tablename__ = "registry_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class PolicyPackVersion(Base):
+    """A district's policy pack at one version, in force from its effective date."""
+
+    __tablename__ = "policy_packs"
+    __table_args__ = (UniqueConstraint("pack_id", "version", name="uq_policy_packs_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(40))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportRun(Base):
+    """What one import did, for the record and for 'nothing changed' answers."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    source_name: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccessEvent(Base):
+    """Append-only record of each view of student data and each change (FERPA 99.32)."""
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
