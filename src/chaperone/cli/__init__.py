@@ -48,10 +48,10 @@ def init(ctx: typer.Context) -> None:
     typer.echo(f"store ready at {context.settings.store_url.split('@')[-1]}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning domain errors into one-line reasons and exit 1."""
     try:
-        app()
+        app(args=argv)
     except InputError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

@@ -43,7 +43,10 @@ def normalize_phone(raw: str, region: str) -> str:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f'invalid phone number "{raw}"') from exc
-    if not phonenumbers.is_valid_number(number):
+    # Possible (right length for its country), not "valid": numbering plans change faster
+    # than the library, and a roster must not reject a real number for it.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError(f'invalid phone number "{raw}"')
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 

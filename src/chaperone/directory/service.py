@@ -228,7 +228,7 @@ def _deactivate_missing(
 def _apply_links(session: Session, batch: Batch, counts: Counts) -> None:
     if batch.source != "oneroster":
         return
-    pks = dict(session.execute(select(Person.person_id, Person.id)).tuples().all())
+    pks = dict(session.execute(select(Person.person_id, Person.id)).all())
     wanted = {(pks[g], pks[s]) for g, s in batch.links if g in pks and s in pks}
     have = {
         (link.guardian_pk, link.student_pk): link
@@ -306,7 +306,7 @@ def stats(session: Session) -> dict[str, int]:
     """Active people per population, every population present."""
     rows = session.execute(
         select(Person.population, func.count()).where(Person.active).group_by(Person.population)
-    ).tuples()
+    )
     counts = dict.fromkeys(POPULATIONS, 0)
     counts.update(dict(rows.all()))
     return counts
@@ -320,7 +320,7 @@ def stats_by_school(session: Session) -> dict[str, Counter[str]]:
         .join(Person, Person.id == PersonOrg.person_pk)
         .where(Person.active, Org.type == "school")
         .group_by(Org.name, Person.population)
-    ).tuples()
+    )
     result: dict[str, Counter[str]] = {}
     for school, population, count in rows:
         result.setdefault(school, Counter())[population] = count

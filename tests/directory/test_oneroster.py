@@ -1,0 +1,227 @@
+"""Importing OneRoster bundles: counts, idempotence, changes, bad rows, privacy."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from chaperone.demo.district import SampleDistrict
+from tests.conftest import Cli, corpus
+
+pytestmark = pytest.mark.store
+
+
+def stats(cli: Cli) -> dict[str, int]:
+    return dict(json.loads(cli.ok("directory", "stats", "--format", "json").out))
+
+
+def load(cli: Cli, district: SampleDistrict) -> None:
+    cli.ok("registry", "import", district.registry)
+    cli.ok("directory", "import", "oneroster", district.roster)
+    cli.ok("directory", "import", "people", district.people)
+    cli.ok("directory", "import", "contacts", district.contacts)
+
+
+def copy_roster(district: SampleDistrict, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(district.roster, tmp_path / "roster"))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_stats_count_every_population_of_the_generated_district(
+    cli: Cli, small_district: SampleDistrict
+) -> None:
+    load(cli, small_district)
+    assert stats(cli) == small_district.counts
+    text = cli.ok("directory", "stats").out
+    assert "Hillcrest High School" in text and "Lincoln Middle School" in text
+
+
+def test_importing_the_same_roster_twice_changes_nothing(
+    cli: Cli, small_district: SampleDistrict
+) -> None:
+    load(cli, small_district)
+    before = stats(cli)
+    again = cli.ok("directory", "import", "oneroster", small_district.roster, "--format", "json")
+    report = json.loads(again.out)
+    assert report["changed"] is False
+    assert report["people"]["added"] == report["people"]["updated"] == 0
+    assert "no change" in cli.ok("directory", "import", "oneroster", small_district.roster).out
+    assert stats(cli) == before
+
+
+def rewrite(path: Path, change: Callable[[list[dict[str, str]]], list[dict[str, str]]]) -> None:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns, rows = list(reader.fieldnames or []), list(reader)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(change(rows))
+
+
+def test_a_changed_roster_reports_added_updated_and_deactivated(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    cli.ok("directory", "import", "oneroster", roster)
+
+    def users(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        rows[1]["givenName"] = "Renamed"
+        new = {**rows[0], "sourcedId": "T9999", "email": "new.teacher@example.k12.ny.us"}
+        return [r for r in rows if r["sourcedId"] != "T0003"] + [new]
+
+    def roles(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        new = {**rows[0], "sourcedId": "R-NEW", "userSourcedId": "T9999"}
+        return [r for r in rows if r["userSourcedId"] != "T0003"] + [new]
+
+    rewrite(roster / "users.csv", users)
+    rewrite(roster / "roles.csv", roles)
+    report = json.loads(cli.ok("directory", "import", "oneroster", roster, "--format", "json").out)
+    people = report["people"]
+    assert (people["added"], people["updated"], people["deactivated"]) == (1, 1, 1)
+    shown = json.loads(cli.ok("directory", "show", "T0003", "--format", "json").out)
+    assert shown["active"] is False  # no longer listed in a bulk file: deactivated, not deleted
+    assert json.loads(cli.ok("directory", "show", "T0002", "--format", "json").out)[
+        "name"
+    ].startswith("Renamed")
+
+
+def test_tobedeleted_deactivates_and_keeps_the_person(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    cli.ok("directory", "import", "oneroster", roster)
+    edit(roster / "users.csv", "T0002,active", "T0002,tobedeleted")
+    report = json.loads(cli.ok("directory", "import", "oneroster", roster, "--format", "json").out)
+    assert report["people"]["deactivated"] == 1
+    shown = json.loads(cli.ok("directory", "show", "T0002", "--format", "json").out)
+    assert shown["active"] is False and shown["accounts"]
+
+
+def test_bad_rows_are_all_reported_and_nothing_changes(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    edit(roster / "roles.csv", ",teacher,", ",techer,")
+    edit(roster / "users.csv", "@students.example.k12.ny.us", "@@students")
+    result = cli("directory", "import", "oneroster", roster)
+    assert result.code == 1
+    problem_lines = [line for line in result.err.splitlines() if not line.startswith("error:")]
+    assert len(problem_lines) == 2
+    assert any(
+        line.startswith("roles.csv:") and 'unknown role "techer"' in line for line in problem_lines
+    )
+    assert any(
+        line.startswith("users.csv:") and "invalid e-mail address" in line for line in problem_lines
+    )
+    assert all(v == 0 for v in stats(cli).values())
+
+
+def test_skip_bad_rows_imports_the_rest(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    edit(roster / "roles.csv", ",teacher,", ",techer,")
+    result = cli.ok("directory", "import", "oneroster", roster, "--skip-bad-rows")
+    assert 'unknown role "techer"' in result.err
+    assert stats(cli)["staff"] == small_district.counts["staff"] - 1
+
+
+def test_a_zipped_bundle_imports_like_the_folder(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in small_district.roster.iterdir():
+            out.write(file, f"export/{file.name}")
+    cli.ok("directory", "import", "oneroster", archive)
+    counts = stats(cli)
+    assert counts["student"] == small_district.counts["student"]
+    assert counts["parent"] == small_district.counts["parent"]
+
+
+def test_no_password_reaches_any_file_in_the_data_folder(
+    cli: Cli, small_district: SampleDistrict, settings: object
+) -> None:
+    load(cli, small_district)
+    cli.ok("directory", "show", "S000001")
+    passwords = _column(small_district.roster / "users.csv", "password")
+    birth_dates = _column(small_district.roster / "demographics.csv", "birthDate")
+    assert passwords and birth_dates
+    home = Path(settings.home)
+    stored = b"".join(
+        p.read_bytes() for p in home.rglob("*") if p.is_file() and "demo-input" not in p.parts
+    )
+    assert stored, "the data folder should hold the store"
+    if settings.database_url:
+        pytest.skip("store is on PostgreSQL; the file check applies to the SQLite store")
+    leaked = [p for p in passwords if p.encode() in stored]
+    assert leaked == []
+    assert [d for d in birth_dates if d.encode() in stored] == []
+
+
+def _column(path: Path, column: str) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row[column] for row in csv.DictReader(handle) if row[column]]
+
+
+def test_guardian_links_are_imported_both_ways(cli: Cli, small_district: SampleDistrict) -> None:
+    load(cli, small_district)
+    student = json.loads(cli.ok("directory", "show", "S000001", "--format", "json").out)
+    assert student["guardians"]
+    parent_id = student["guardians"][0]["person_id"]
+    parent = json.loads(cli.ok("directory", "show", parent_id, "--format", "json").out)
+    assert "S000001" in [s["person_id"] for s in parent["students"]]
+
+
+# Every OneRoster bundle in the shared corpora imports, or fails with a full located report.
+CORPUS_OUTCOMES = {
+    "oneroster-catalyst/oneroster_test_data": {"student": 1},
+    "oneroster-catalyst/Test_minimal_data_set": {"staff": 2, "student": 3, "parent": 1},
+    "oneroster-oat/v1p1": {"student": 2},
+}
+CORPUS_FAILURES = {
+    "oneroster-catalyst/Test_full_data_set": [
+        'users.csv:6: invalid phone number "603121567" in sms',
+        'users.csv:6: invalid phone number "60312323567" in phone',
+    ],
+    "oneroster-catalyst/v1p2_full_dataset": [
+        'users.csv:6: invalid phone number "603121567" in sms',
+        'users.csv:6: invalid phone number "60312323567" in phone',
+    ],
+    "oneroster-oat/v1p0": ["manifest.csv: missing; a OneRoster 1.1/1.2 bundle must carry one"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_OUTCOMES))
+def test_corpus_bundles_import(cli: Cli, name: str) -> None:
+    cli.ok("directory", "import", "oneroster", corpus(name))
+    counts = {k: v for k, v in stats(cli).items() if v}
+    assert counts == CORPUS_OUTCOMES[name]
+
+
+def test_corpus_bundle_with_a_bad_row_imports_the_rest_when_asked(cli: Cli) -> None:
+    bundle = corpus("oneroster-catalyst/Test_full_data_set")
+    result = cli.ok("directory", "import", "oneroster", bundle, "--skip-bad-rows")
+    assert "users.csv:6" in result.err
+    assert {k: v for k, v in stats(cli).items() if v} == {"staff": 2, "student": 2, "parent": 1}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_FAILURES))
+def test_corpus_bundles_that_fail_report_every_problem(cli: Cli, name: str) -> None:
+    result = cli("directory", "import", "oneroster", corpus(name))
+    assert result.code == 1
+    problems = [line for line in result.err.splitlines() if not line.startswith("error:")]
+    assert problems == CORPUS_FAILURES[name]
+    assert all(v == 0 for v in stats(cli).values())
