@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sqlalchemy import MetaData, select
+
 from chaperone.demo.district import SampleDistrict
+from chaperone.settings import Settings
+from chaperone.store.db import Store
 from tests.conftest import Cli, corpus
 
 pytestmark = pytest.mark.store
@@ -151,24 +155,23 @@ def test_a_zipped_bundle_imports_like_the_folder(
     assert counts["parent"] == small_district.counts["parent"]
 
 
-def test_no_password_reaches_any_file_in_the_data_folder(
-    cli: Cli, small_district: SampleDistrict, settings: object
+def test_no_password_or_demographic_reaches_the_store_or_the_data_folder(
+    cli: Cli, small_district: SampleDistrict, settings: Settings, store: Store
 ) -> None:
     load(cli, small_district)
     cli.ok("directory", "show", "S000001")
-    passwords = _column(small_district.roster / "users.csv", "password")
-    birth_dates = _column(small_district.roster / "demographics.csv", "birthDate")
-    assert passwords and birth_dates
-    home = Path(settings.home)
-    stored = b"".join(
-        p.read_bytes() for p in home.rglob("*") if p.is_file() and "demo-input" not in p.parts
-    )
-    assert stored, "the data folder should hold the store"
-    if settings.database_url:
-        pytest.skip("store is on PostgreSQL; the file check applies to the SQLite store")
-    leaked = [p for p in passwords if p.encode() in stored]
-    assert leaked == []
-    assert [d for d in birth_dates if d.encode() in stored] == []
+    secrets = _column(small_district.roster / "users.csv", "password")
+    secrets += _column(small_district.roster / "demographics.csv", "birthDate")
+    assert len(secrets) > 100
+    tables = MetaData()
+    tables.reflect(store.engine)
+    with store.engine.connect() as connection:
+        rows = [str(r) for t in tables.sorted_tables for r in connection.execute(select(t))]
+    stored = "\n".join(rows)
+    assert "@students.example.k12.ny.us" in stored  # the check reads real content
+    assert [s for s in secrets if s in stored] == []
+    files = b"".join(p.read_bytes() for p in settings.home.rglob("*") if p.is_file())
+    assert [s for s in secrets if s.encode() in files] == []
 
 
 def _column(path: Path, column: str) -> list[str]:

@@ -27,7 +27,7 @@ class InputError(ChaperoneError):
     """An input with one or more located problems; nothing was changed."""
 
     def __init__(self, problems: Iterable[Problem], *, summary: str | None = None) -> None:
-        self.problems = list(problems)
+        self.problems = sorted(problems, key=lambda p: (p.source, p.line or 0))
         self.summary = summary or f"{len(self.problems)} problem(s); nothing was changed"
         super().__init__("\n".join(str(p) for p in self.problems))
 
