@@ -49,7 +49,7 @@ def test_missing_columns_are_all_named(tmp_path: Path) -> None:
 def test_text_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("id,name\n1,Jos\xe9\n".encode("latin-1"))
-    with pytest.raises(InputError, match="latin.csv: not UTF-8"):
+    with pytest.raises(InputError, match=r"latin\.csv: not UTF-8"):
         CsvTable.read(path)
 
 
@@ -57,5 +57,5 @@ def test_yaml_values_know_their_lines() -> None:
     doc = load("a: 1\nb:\n  - x: 2\n  - y: 3\n", source="f.yaml")
     assert doc.line_of(("b", 1, "y")) == 4
     assert doc.line_of(("b", 1, "nothing", "here")) == 4
-    with pytest.raises(InputError, match='f.yaml:2: duplicate key "a"'):
+    with pytest.raises(InputError, match=r'f\.yaml:2: duplicate key "a"'):
         load("a: 1\na: 2\n", source="f.yaml")

@@ -137,7 +137,9 @@ def test_show_reports_unknown_people_in_one_line(cli: Cli) -> None:
     assert result.err.strip() == 'error: no person with id or address "nobody@nowhere.example"'
 
 
-def test_viewing_a_student_is_recorded(cli: Cli, small_district: SampleDistrict, store: object) -> None:
+def test_viewing_a_student_is_recorded(
+    cli: Cli, small_district: SampleDistrict, store: object
+) -> None:
     from sqlalchemy import select
 
     from chaperone.store.db import Store

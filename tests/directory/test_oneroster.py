@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import MetaData, select
 
 from chaperone.demo.district import SampleDistrict

@@ -43,12 +43,24 @@ def test_the_builtin_pack_is_board_policy_9052() -> None:
     spec = pack.spec
     assert (spec.policy, str(spec.adopted_on)) == ("9052", "2017-06-14")
     assert [s.id for s in spec.sections] == [
-        "A", "A.1", "A.2", "A.3", "A.4", "B", "C", "C.1", "C.2", "D"
+        "A",
+        "A.1",
+        "A.2",
+        "A.3",
+        "A.4",
+        "B",
+        "C",
+        "C.1",
+        "C.2",
+        "D",
     ]
     assert {r.id for r in pack.enabled_rules} == {"9052-A-platform", "9052-A-direct"}
     assert all(r.spec.citation.startswith("9052 §") for r in pack.rules)
     assert set(spec.definitions["electronic_communication"].includes) >= {
-        "email", "text_message", "voicemail", "image_sharing"
+        "email",
+        "text_message",
+        "voicemail",
+        "image_sharing",
     }
 
 
@@ -104,7 +116,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_the_vocabulary_is_documented() -> None:
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "policy-pack.md").read_text("utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "formats" / "policy-pack.md").read_text(
+        "utf-8"
+    )
     missing = [name for name in [*FIELDS, *OPERATORS] if f"`{name}`" not in docs]
     assert missing == []
 

@@ -119,7 +119,7 @@ def test_every_error_is_reported_with_its_line() -> None:
         'registry.yaml:21: platforms.1.channel_types.1: unknown value "fax" '
         "(expected 'email', 'text_message', 'voicemail', 'image_sharing', 'chat', 'call', "
         "'social_post' or 'social_message')",
-        "registry.yaml:22: platforms.1.audiences: unknown audience \"staff-janitor\" "
+        'registry.yaml:22: platforms.1.audiences: unknown audience "staff-janitor" '
         "(expected a pair such as staff-student)",
     ]
 
@@ -158,9 +158,10 @@ def test_a_bad_registry_leaves_the_one_in_force(cli: Cli, tmp_path: Path) -> Non
     cli.ok("registry", "import", good)
     result = cli("registry", "import", bad)
     assert result.code == 1 and "bad.yaml:10:" in result.err
-    assert json.loads(cli.ok("registry", "show", "--format", "json").out)["platforms"][0][
-        "status"
-    ] == "approved"
+    assert (
+        json.loads(cli.ok("registry", "show", "--format", "json").out)["platforms"][0]["status"]
+        == "approved"
+    )
 
 
 @pytest.mark.store

@@ -59,7 +59,8 @@ class ConditionParser:
             return self._compare(data, path)
         if len(data) != 1 or next(iter(data)) not in COMBINATORS:
             keys = ", ".join(str(k) for k in data)
-            self._fail((*path, next(iter(data))), f'unknown operator "{keys}" (expected all, any, not or field/op)')
+            expected = "expected all, any, not or field/op"
+            self._fail((*path, next(iter(data))), f'unknown operator "{keys}" ({expected})')
             return None
         key, value = next(iter(data.items()))
         if key == "not":
