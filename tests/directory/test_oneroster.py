@@ -227,3 +227,19 @@ def test_corpus_bundles_that_fail_report_every_problem(cli: Cli, name: str) -> N
     problems = [line for line in result.err.splitlines() if not line.startswith("error:")]
     assert problems == CORPUS_FAILURES[name]
     assert all(v == 0 for v in stats(cli).values())
+
+
+def test_a_file_with_the_wrong_header_is_refused_with_every_missing_column(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    users = roster / "users.csv"
+    text = users.read_text(encoding="utf-8")
+    users.write_text(text.replace("givenName", "firstName").replace("familyName", "lastName", 1))
+    result = cli("directory", "import", "oneroster", roster)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        'users.csv:1: missing column "givenName"',
+        'users.csv:1: missing column "familyName"',
+        "error: 2 problem(s); nothing was changed",
+    ]

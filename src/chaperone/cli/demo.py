@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from chaperone.cli.context import AppContext
+from chaperone.cli.directory import stats
 from chaperone.cli.output import line
 from chaperone.demo.district import generate
 from chaperone.directory import service as directory
@@ -38,6 +39,4 @@ def demo(
         directory.apply_contacts(
             session, ContactsImporter(files.contacts, region=region).read(), skip_bad_rows=False
         )
-    from chaperone.cli.directory import stats
-
     stats(ctx)
