@@ -17,7 +17,22 @@ from chaperone.demo.district import SampleDistrict, generate
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+def _shared() -> Path:
+    """../shared beside the checkout, or where CHAPERONE_SHARED points (clones elsewhere)."""
+    candidates = [
+        os.environ.get("CHAPERONE_SHARED", ""),
+        Path(__file__).resolve().parents[2] / "shared",
+        "/work/shared",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate, "corpora").is_dir():
+            return Path(candidate)
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+SHARED = _shared()
+CORPORA = SHARED / "corpora"
 PG_ENV = "CHAPERONE_TEST_DATABASE_URL"
 
 

@@ -10,9 +10,9 @@ import pytest
 from chaperone.common.problems import InputError
 from chaperone.policy.loader import builtin, parse
 from chaperone.policy.vocabulary import FIELDS, OPERATORS
-from tests.conftest import Cli
+from tests.conftest import SHARED, Cli
 
-POLICY_TEXT = Path(__file__).resolve().parents[3] / "shared" / "policy-9052.txt"
+POLICY_TEXT = SHARED / "policy-9052.txt"
 
 DRAFT = """\
 policy: "9052"

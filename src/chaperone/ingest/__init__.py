@@ -1,0 +1,1 @@
+"""Ingest: every communication silo into normalized records, with nothing lost."""
