@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, field_validator
+import zoneinfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_HOME = Path(".chaperone")
 
@@ -19,6 +21,10 @@ class Settings(BaseModel):
     home: Path = DEFAULT_HOME
     database_url: str | None = None
     default_region: str = "US"
+    timezone: str = "UTC"
+    ingest_max_message_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    ingest_max_nesting: int = Field(default=20, ge=1, le=200)
+    ingest_max_parts: int = Field(default=1000, ge=1)
 
     @field_validator("default_region")
     @classmethod
@@ -27,6 +33,15 @@ class Settings(BaseModel):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f'unknown phone region "{value}"')
         return region
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f'unknown time zone "{value}"') from exc
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -48,8 +63,21 @@ class Settings(BaseModel):
     @classmethod
     def from_environment(cls, env: Mapping[str, str], *, home: Path | None = None) -> Settings:
         """Settings from CHAPERONE_* variables, with an explicit --home taking precedence."""
-        return cls(
-            home=home or Path(env.get("CHAPERONE_HOME") or DEFAULT_HOME),
-            database_url=env.get("CHAPERONE_DATABASE_URL") or None,
-            default_region=env.get("CHAPERONE_DEFAULT_REGION") or "US",
-        )
+        values: dict[str, object] = {
+            "home": home or Path(env.get("CHAPERONE_HOME") or DEFAULT_HOME),
+            "database_url": env.get("CHAPERONE_DATABASE_URL") or None,
+        }
+        for name in ENVIRONMENT:
+            if env.get(f"CHAPERONE_{name.upper()}"):
+                values[name] = env[f"CHAPERONE_{name.upper()}"]
+        return cls.model_validate(values)
+
+
+# Settings read from CHAPERONE_<NAME> variables besides home and database_url.
+ENVIRONMENT = (
+    "default_region",
+    "timezone",
+    "ingest_max_message_bytes",
+    "ingest_max_nesting",
+    "ingest_max_parts",
+)

@@ -22,7 +22,12 @@ _PLATFORM = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 def normalize_email(raw: str) -> str:
     """The bare, case-folded address of a mailbox such as ``"Dana" <Dana@X.org>``."""
     _name, address = parseaddr(raw.strip())
-    return (address or raw).strip().casefold()
+    return normalize_addr_spec(address or raw)
+
+
+def normalize_addr_spec(address: str) -> str:
+    """A bare address (already without display name) in its one stored form."""
+    return address.strip().casefold()
 
 
 def checked_email(raw: str) -> str:

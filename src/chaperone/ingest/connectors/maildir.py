@@ -1,0 +1,42 @@
+"""``maildir``: a Maildir folder (``cur/`` and ``new/``, one message per file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from chaperone.common.problems import InputError, Problem
+from chaperone.ingest.connectors.base import Connector
+from chaperone.ingest.email_message import read_message
+from chaperone.ingest.record import Item, Rejected
+
+
+class MaildirConnector(Connector):
+    """Reads a Maildir (and its Maildir++ sub-folders), a mailbox export."""
+
+    kind = "maildir"
+    description = "Maildir folders (Dovecot, Courier, offlineimap): cur/ and new/"
+
+    def sources(self, path: Path) -> list[Path]:
+        """The maildir itself is the source."""
+        if not path.is_dir():
+            raise InputError([Problem(str(path), None, "not a Maildir folder")])
+        return [path]
+
+    def read(self, source: Path) -> Iterator[Item]:
+        """Every delivered message (tmp/ holds deliveries in progress and is skipped)."""
+        files = sorted(
+            p for p in source.rglob("*") if p.is_file() and p.parent.name in ("cur", "new")
+        )
+        if not files and not (source / "cur").is_dir():
+            raise InputError([Problem(str(source), None, "not a Maildir folder (no cur/ or new/)")])
+        for file in files:
+            ref = self.ref(source, str(file.relative_to(source)))
+            if file.stat().st_size > self.context.max_message_bytes:
+                yield Rejected(
+                    ref, f"larger than {self.context.max_message_bytes} bytes", file.stat().st_size
+                )
+                continue
+            yield read_message(
+                file.read_bytes(), context=self.context, kind=self.kind, ref=ref, mailbox=True
+            )

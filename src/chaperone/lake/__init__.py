@@ -1,0 +1,1 @@
+"""The lake: communication records as date-partitioned Parquet, read by DuckDB (or Spark)."""

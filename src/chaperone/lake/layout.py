@@ -1,0 +1,98 @@
+"""Where the lake keeps things, and writing files so no reader ever sees half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    """The folders of a lake under the data folder."""
+
+    root: Path
+
+    @property
+    def records(self) -> Path:
+        """``records/day=YYYY-MM-DD/part-*.parquet`` (UTC day of the record)."""
+        return self.root / "records"
+
+    @property
+    def quarantine(self) -> Path:
+        """``quarantine/part-*.parquet``: what could not become a record, and why."""
+        return self.root / "quarantine"
+
+    @property
+    def sources(self) -> Path:
+        """``sources/<kind>-<sha256>.json``: the manifest of ingested sources."""
+        return self.root / "sources"
+
+    @property
+    def staging(self) -> Path:
+        """``_staging/``: files being written; never read, cleaned up by the next run."""
+        return self.root / "_staging"
+
+    def ensure(self) -> None:
+        """Create the folders."""
+        for folder in (self.records, self.quarantine, self.sources, self.staging):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def record_glob(self) -> str:
+        """A glob of every record file."""
+        return str(self.records / "*" / "*.parquet")
+
+    def has_records(self) -> bool:
+        """Whether any record file exists."""
+        return any(self.records.glob("*/*.parquet"))
+
+    def has_quarantine(self) -> bool:
+        """Whether any quarantine file exists."""
+        return any(self.quarantine.glob("*.parquet"))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """One writer at a time (readers never need the lock)."""
+        self.ensure()
+        with (self.root / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def clean_staging(self) -> None:
+        """Remove what a run that died left half-written (the lock is held)."""
+        for leftover in sorted(self.staging.rglob("*"), reverse=True):
+            if leftover.is_dir():
+                leftover.rmdir()
+            else:
+                leftover.unlink()
+
+    def new_staging(self) -> Path:
+        """A fresh staging folder for one write."""
+        folder = self.staging / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        return folder
+
+
+def publish(staged: Path, final: Path) -> None:
+    """Move a finished file into place atomically (rename within one file system)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with staged.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(staged, final)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a small JSON file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), "utf-8")
+    publish(temporary, path)
