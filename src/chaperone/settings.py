@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 
 import phonenumbers
-import zoneinfo
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_HOME = Path(".chaperone")
@@ -25,6 +24,7 @@ class Settings(BaseModel):
     ingest_max_message_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     ingest_max_nesting: int = Field(default=20, ge=1, le=200)
     ingest_max_parts: int = Field(default=1000, ge=1)
+    ingest_batch_size: int = Field(default=20_000, ge=1)
 
     @field_validator("default_region")
     @classmethod

@@ -64,8 +64,9 @@ def _run(
     force: bool,
 ) -> list[SourceReport]:
     layout = lake_path(context.settings.home)
+    size = context.settings.ingest_batch_size
     if fmt is Format.json:
-        return ingest(kind, paths, layout=layout, context=ingest_ctx, force=force)
+        return ingest(kind, paths, layout=layout, context=ingest_ctx, force=force, batch_size=size)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -18,8 +18,6 @@ from chaperone.lake import manifest
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import LakeWriter
 
-BATCH = 20_000
-
 
 @dataclass
 class SourceReport:
@@ -55,6 +53,7 @@ def ingest(
     context: IngestContext,
     progress: Progress | None = None,
     force: bool = False,
+    batch_size: int = 20_000,
 ) -> list[SourceReport]:
     """Ingest every source the paths name; each source is reported on its own."""
     connector = connector_for(kind, context)
@@ -63,7 +62,7 @@ def ingest(
     with layout.lock():
         layout.clean_staging()
         for source in sources:
-            reports.append(_one(connector, source, layout, progress, force))
+            reports.append(_one(connector, source, layout, progress, force, batch_size))
     return reports
 
 
@@ -74,7 +73,12 @@ def _expand(connector: Connector, path: Path) -> list[Path]:
 
 
 def _one(
-    connector: Connector, source: Path, layout: LakeLayout, progress: Progress | None, force: bool
+    connector: Connector,
+    source: Path,
+    layout: LakeLayout,
+    progress: Progress | None,
+    force: bool,
+    batch_size: int,
 ) -> SourceReport:
     report = SourceReport(source=str(source), kind=connector.kind)
     size, sha256 = manifest.checksum(source)
@@ -84,7 +88,7 @@ def _one(
         return report
     writer = LakeWriter(layout, run_id=uuid.uuid4().hex[:12])
     try:
-        for chunk in _chunks(connector.read(source)):
+        for chunk in _chunks(connector.read(source), batch_size):
             _write(writer, connector.kind, source, sha256, chunk, report)
             if progress is not None:
                 progress(len(chunk))
@@ -110,9 +114,9 @@ def _one(
     return report
 
 
-def _chunks(items: Iterable[Item]) -> Iterable[list[Item]]:
+def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:
     iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, BATCH)):
+    while chunk := list(itertools.islice(iterator, size)):
         yield chunk
 
 
