@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.ingest.connectors import connector_for
-from chaperone.ingest.connectors.base import Connector
+from chaperone.ingest.connectors.base import BulkConnector, Connector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.record import Item, Record, Rejected, to_table
 from chaperone.lake import manifest
@@ -88,10 +88,13 @@ def _one(
         return report
     writer = LakeWriter(layout, run_id=uuid.uuid4().hex[:12])
     try:
-        for chunk in _chunks(connector.read(source), batch_size):
-            _write(writer, connector.kind, source, sha256, chunk, report)
-            if progress is not None:
-                progress(len(chunk))
+        if isinstance(connector, BulkConnector):
+            _load(connector, writer, source, sha256, report)
+        else:
+            for chunk in _chunks(connector.read(source), batch_size):
+                _write(writer, connector.kind, source, sha256, chunk, report)
+                if progress is not None:
+                    progress(len(chunk))
     except InputError as exc:
         report.status, report.error = "failed", "; ".join(str(p) for p in exc.problems)
         return report
@@ -112,6 +115,18 @@ def _one(
         },
     )
     return report
+
+
+def _load(
+    connector: BulkConnector, writer: LakeWriter, source: Path, sha256: str, report: SourceReport
+) -> None:
+    loaded = connector.load(source, writer)
+    report.read += loaded.read
+    report.stored += loaded.written.stored
+    report.duplicates += loaded.written.duplicates
+    report.quarantined += writer.write_rejected(
+        connector.kind, str(source), sha256, loaded.rejected
+    )
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:

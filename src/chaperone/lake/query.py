@@ -41,5 +41,5 @@ def count_records(layout: LakeLayout) -> int:
     """How many records the lake holds."""
     with connect() as db:
         records_view(db, layout)
-        row = db.execute("SELECT count(*) FROM records").fetchone()
+        row = next(iter(db.execute("SELECT count(*) FROM records").fetchall()), None)
         return int(row[0]) if row else 0

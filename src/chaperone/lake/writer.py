@@ -61,26 +61,39 @@ class LakeWriter:
         if table.num_rows == 0:
             return Written(0, 0)
         self.db.register("batch", table.append_column("ordinal", pa.array(range(table.num_rows))))
+        try:
+            return self.write_query("SELECT * FROM batch")
+        finally:
+            self.db.unregister("batch")
+
+    def write_query(self, query: str) -> Written:
+        """Store the new records a query over this writer's DuckDB returns.
+
+        The query yields the record columns plus an ``ordinal`` that decides which
+        of two rows with one record_id is kept (the lower).
+        """
         existing = (
             f"SELECT record_id FROM read_parquet('{self.layout.record_glob()}')"
             if self.layout.has_records()
             else "SELECT NULL::VARCHAR AS record_id WHERE false"
         )
         columns = ", ".join(COLUMNS)
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {query}")
+        total = self._count("incoming")
         self.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE fresh AS
-            SELECT {columns}, strftime(occurred_at, '%Y-%m-%d') AS day FROM batch
+            SELECT {columns}, strftime(occurred_at, '%Y-%m-%d') AS day FROM incoming
             WHERE record_id NOT IN ({existing})
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY ordinal) = 1"""
         )
-        self.db.unregister("batch")
+        self.db.execute("DROP TABLE incoming")
         stored = self._count("fresh")
         if stored:
             self._publish_partitioned()
-        return Written(stored, table.num_rows - stored)
+        return Written(stored, total - stored)
 
     def _count(self, name: str) -> int:
-        row = self.db.execute(f"SELECT count(*) FROM {name}").fetchone()
+        row = next(iter(self.db.execute(f"SELECT count(*) FROM {name}").fetchall()), None)
         return int(row[0]) if row else 0
 
     def _publish_partitioned(self) -> None:

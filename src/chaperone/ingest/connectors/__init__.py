@@ -5,14 +5,18 @@ from __future__ import annotations
 from chaperone.common.problems import ChaperoneError
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.connectors.eml import EmlConnector
+from chaperone.ingest.connectors.m365_trace import M365TraceConnector
 from chaperone.ingest.connectors.maildir import MaildirConnector
 from chaperone.ingest.connectors.mbox import MboxConnector
+from chaperone.ingest.connectors.slack import SlackConnector
 from chaperone.ingest.context import IngestContext
 
 _ALL: tuple[type[Connector], ...] = (
     EmlConnector,
     MboxConnector,
     MaildirConnector,
+    M365TraceConnector,
+    SlackConnector,
 )
 
 
