@@ -44,3 +44,10 @@ def test_readme_shows_the_two_commands_first() -> None:
     readme = README.read_text("utf-8")
     assert readme.index("make demo") < readme.index("## Quick start")
     assert readme.index("make test") < readme.index("## Quick start")
+
+
+def test_every_source_kind_has_its_page() -> None:
+    from chaperone.ingest.connectors import CONNECTORS
+
+    missing = [kind for kind in CONNECTORS if not (DOCS / "sources" / f"{kind}.md").is_file()]
+    assert missing == []

@@ -32,3 +32,20 @@ def test_the_sqlite_store_lives_in_the_data_folder(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     open_store(settings).close()
     assert (settings.home / "chaperone.db").is_file()
+
+
+def test_every_setting_can_come_from_the_environment() -> None:
+    env = {
+        "CHAPERONE_TIMEZONE": "America/Chicago",
+        "CHAPERONE_INGEST_MAX_MESSAGE_BYTES": "1000",
+        "CHAPERONE_INGEST_MAX_NESTING": "5",
+        "CHAPERONE_INGEST_MAX_PARTS": "50",
+        "CHAPERONE_INGEST_BATCH_SIZE": "10",
+        "CHAPERONE_DEFAULT_REGION": "gb",
+    }
+    settings = Settings.from_environment(env)
+    assert (settings.timezone, settings.default_region) == ("America/Chicago", "GB")
+    assert (settings.ingest_max_message_bytes, settings.ingest_max_nesting) == (1000, 5)
+    assert (settings.ingest_max_parts, settings.ingest_batch_size) == (50, 10)
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings.from_environment({"CHAPERONE_TIMEZONE": "Mars/Olympus"})

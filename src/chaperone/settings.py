@@ -80,4 +80,5 @@ ENVIRONMENT = (
     "ingest_max_message_bytes",
     "ingest_max_nesting",
     "ingest_max_parts",
+    "ingest_batch_size",
 )

@@ -115,6 +115,7 @@ class LakeWriter:
         if not rejected:
             return 0
         now = dt.datetime.now(dt.UTC)
+        prefix = f"{kind}:{Path(source).name}#"
         table = pa.Table.from_pylist(
             [
                 {
@@ -125,7 +126,7 @@ class LakeWriter:
                     "quarantined_at": now,
                     "source_kind": kind,
                     "source": source,
-                    "position": r.position,
+                    "position": _located(r.position, prefix),
                     "reason": r.reason,
                     "size": r.size,
                     "sha256": r.digest,
@@ -156,6 +157,11 @@ class LakeWriter:
             self.db.execute(f"COPY fresh_rejects TO '{staged}' (FORMAT parquet)")
             publish(staged, self.layout.quarantine / staged.name)
         return len(table)
+
+
+def _located(position: str, prefix: str) -> str:
+    """Every quarantined position reads ``kind:file#where``, whoever wrote it."""
+    return position if position.startswith(prefix.split(":", 1)[0] + ":") else prefix + position
 
 
 def lake_path(home: Path) -> LakeLayout:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from chaperone.common.problems import ChaperoneError
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.connectors.eml import EmlConnector
+from chaperone.ingest.connectors.gmail_log import GmailLogConnector
+from chaperone.ingest.connectors.jsonl import JsonlConnector
 from chaperone.ingest.connectors.m365_trace import M365TraceConnector
 from chaperone.ingest.connectors.maildir import MaildirConnector
 from chaperone.ingest.connectors.mbox import MboxConnector
 from chaperone.ingest.connectors.slack import SlackConnector
+from chaperone.ingest.connectors.sms_csv import SmsCsvConnector
 from chaperone.ingest.context import IngestContext
 
 _ALL: tuple[type[Connector], ...] = (
@@ -16,7 +19,10 @@ _ALL: tuple[type[Connector], ...] = (
     MboxConnector,
     MaildirConnector,
     M365TraceConnector,
+    GmailLogConnector,
+    SmsCsvConnector,
     SlackConnector,
+    JsonlConnector,
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chaperone.directory.normalize import normalize_email
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.connectors.jsonl import Line, clean, describe, json_lines, json_object
+from chaperone.ingest.jsonlines import Line, clean, describe, json_lines, json_object
 from chaperone.ingest.record import Item, Record, Rejected, clean_message_id, email_id
 
 IMAGE_EXTENSIONS = frozenset(

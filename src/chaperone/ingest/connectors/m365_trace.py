@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import BulkConnector, Loaded
@@ -60,20 +61,28 @@ class M365TraceConnector(BulkConnector):
         columns = _header(path, source.name)
         names = _shape(columns, source.name)
         db = writer.db
-        _read(db, path, columns)
+        try:
+            _read(db, path, columns)
+            unreadable: list[tuple[int, str]] = []
+        except duckdb.Error:  # a CSV DuckDB cannot recover from: read it row by row instead
+            unreadable = _read_slowly(db, path, columns)
         _normalise(db, names, packed=names is SUMMARY)
-        rejected = self._rejected(db, source.name)
+        rejected = self._rejected(db, source.name, unreadable)
         messages = _count(db, "SELECT count(DISTINCT message_id) FROM trace WHERE reason IS NULL")
         written = writer.write_query(self._records_query(source.name))
         db.execute("DROP TABLE trace")
         return Loaded(written, rejected, messages + len(rejected))
 
-    def _rejected(self, db: duckdb.DuckDBPyConnection, name: str) -> list[Rejected]:
+    def _rejected(
+        self, db: duckdb.DuckDBPyConnection, name: str, unreadable: list[tuple[int, str]]
+    ) -> list[Rejected]:
         bad = db.execute(
             "SELECT DISTINCT row_no, reason FROM trace WHERE reason IS NOT NULL "
             "UNION ALL SELECT line - 1, error_message FROM reject_errors ORDER BY 1"
         ).fetchall()
-        return [Rejected(self.ref_row(name, int(row)), str(reason)) for row, reason in bad]
+        return [
+            Rejected(self.ref_row(name, int(row)), str(reason)) for row, reason in bad + unreadable
+        ]
 
     def ref_row(self, name: str, row: int) -> str:
         """A pointer to a data row (row 1 is the first line after the header)."""
@@ -152,6 +161,32 @@ def _read(db: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> None
             max_line_size = 10000000)""",
         [str(path)],
     )
+
+
+def _read_slowly(
+    db: duckdb.DuckDBPyConnection, path: Path, columns: list[str]
+) -> list[tuple[int, str]]:
+    """``trace_raw`` by Python's csv module; the rest of a file it cannot read is one item."""
+    names = [c or f"column{i}" for i, c in enumerate(columns)]
+    rows: list[list[str]] = []
+    unreadable: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        try:
+            rows.extend((cells + [""] * len(names))[: len(names)] for cells in reader)
+        except csv.Error as exc:
+            unreadable.append((len(rows) + 1, f"unreadable CSV from this row on ({exc})"))
+    table = pa.table(
+        {"row_no": list(range(1, len(rows) + 1)),
+         **{name: [row[i] for row in rows] for i, name in enumerate(names)}},
+        schema=pa.schema([("row_no", pa.int64()), *((n, pa.string()) for n in names)]),
+    )
+    db.register("trace_rows_arrow", table)
+    db.execute("CREATE OR REPLACE TEMP TABLE trace_raw AS SELECT * FROM trace_rows_arrow")
+    db.unregister("trace_rows_arrow")
+    db.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, error_message VARCHAR)")
+    return unreadable
 
 
 def _normalise(db: duckdb.DuckDBPyConnection, names: dict[str, str], *, packed: bool) -> None:

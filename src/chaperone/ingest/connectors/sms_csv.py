@@ -7,21 +7,22 @@ the first four are required, the others may be absent. Rows are read by header n
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.context import IngestContext
+from chaperone.ingest.fields import local_time, platform_id
 from chaperone.ingest.record import Item, Record, Rejected, stable_id
 
 REQUIRED = ("occurred_at", "from", "to", "type")
+
+
 TYPES = ("text_message", "voicemail", "call")
+
+
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-PLATFORM_ID = re.compile(r"^[a-z0-9-]+$")
 
 
 class SmsCsvConnector(Connector):
@@ -81,33 +82,6 @@ class SmsCsvConnector(Connector):
             return self.context.phone(raw)
         except ValueError as exc:
             raise ValueError(f"{column}: {exc}") from exc
-
-
-def local_time(raw: str, context: IngestContext, *, field: str) -> dt.datetime:
-    """An ISO 8601 date and time in UTC; without an offset it is the district's local time."""
-    value = raw.strip()
-    if not value:
-        raise ValueError(f"{field}: empty")
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    else:
-        raise ValueError(f'{field}: "{value}" has a date but no time of day')
-    try:
-        return context.local_to_utc(dt.datetime.fromisoformat(value))
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f'{field}: "{value}" is not an ISO 8601 date and time') from exc
-
-
-def platform_id(raw: str, field: str) -> str | None:
-    """A registry platform id in lower case, None when empty."""
-    value = raw.strip().lower()
-    if not value:
-        return None
-    if not PLATFORM_ID.match(value):
-        raise ValueError(f'{field}: "{raw}" is not a platform id (a-z, 0-9 and -)')
-    return value
 
 
 def _open(source: Path) -> CsvTable:
