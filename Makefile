@@ -33,5 +33,10 @@ pytest-postgres: install
 
 test: lint typecheck pytest pytest-postgres
 
+.PHONY: bench-ingest
+bench-ingest: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/ingest_bench.py
+
 clean:
 	rm -rf $(VENV) .chaperone .pytest_cache .mypy_cache .ruff_cache
