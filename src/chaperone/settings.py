@@ -25,6 +25,7 @@ class Settings(BaseModel):
     ingest_max_nesting: int = Field(default=20, ge=1, le=200)
     ingest_max_parts: int = Field(default=1000, ge=1)
     ingest_batch_size: int = Field(default=20_000, ge=1)
+    spark_master: str = "local[*]"
 
     @field_validator("default_region")
     @classmethod
@@ -81,4 +82,5 @@ ENVIRONMENT = (
     "ingest_max_nesting",
     "ingest_max_parts",
     "ingest_batch_size",
+    "spark_master",
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from chaperone.cli import demo, directory, ingest, policy, registry
+from chaperone.cli import audit, demo, directory, ingest, policy, registry
 from chaperone.cli.context import AppContext
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.settings import Settings
@@ -23,6 +23,8 @@ app.add_typer(directory.app, name="directory")
 app.add_typer(registry.app, name="registry")
 app.add_typer(policy.app, name="policy")
 app.add_typer(ingest.app, name="ingest")
+app.command("audit")(audit.audit)
+app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 
 

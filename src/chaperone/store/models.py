@@ -177,3 +177,47 @@ class AccessEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     person_id: Mapped[str | None] = mapped_column(String(255), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Finding(Base):
+    """A communication that breaks a rule, about one subject person (stable across re-audits)."""
+
+    __tablename__ = "findings"
+
+    finding_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(80), index=True)
+    citation: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    local_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    channel_type: Mapped[str] = mapped_column(String(20))
+    platform: Mapped[str | None] = mapped_column(String(80))
+    message_id: Mapped[str | None] = mapped_column(Text)
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    source_ref: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[str] = mapped_column(Text)
+    subject_person_id: Mapped[str] = mapped_column(String(255), index=True)
+    counterpart_person_ids: Mapped[str] = mapped_column(Text)
+    school: Mapped[str | None] = mapped_column(String(255))
+    explanation: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditRun(Base):
+    """One audit: the engine, the window and what it found."""
+
+    __tablename__ = "audit_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    engine: Mapped[str] = mapped_column(String(20))
+    since: Mapped[dt.date | None] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    registry_sha256: Mapped[str] = mapped_column(String(64))
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)

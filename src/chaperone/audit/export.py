@@ -1,0 +1,34 @@
+"""``chaperone findings export``: the columns of docs/commands/findings.md, exactly."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chaperone.audit.findings import EXPORT_COLUMNS, export_row
+from chaperone.store.models import Finding
+
+
+def active_findings(session: Session) -> list[Finding]:
+    """Active findings, oldest first."""
+    query = select(Finding).where(Finding.active).order_by(Finding.occurred_at, Finding.finding_id)
+    return list(session.scalars(query))
+
+
+def export(session: Session, out: Path, fmt: str) -> int:
+    """Write active findings as CSV or JSON (atomically); returns how many."""
+    rows = [export_row(f) for f in active_findings(session)]
+    temporary = out.with_name(f".{out.name}.tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        if fmt == "json":
+            json.dump(rows, handle, indent=2)
+        else:
+            writer = csv.DictWriter(handle, EXPORT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    temporary.replace(out)
+    return len(rows)

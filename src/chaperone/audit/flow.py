@@ -1,0 +1,109 @@
+"""One audit: inputs → engine → findings → store (or, for a dry run, only the counts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from chaperone.audit import duckdb_engine, findings, inputs
+from chaperone.audit.query import RuleWindow, rule_windows
+from chaperone.common.problems import ChaperoneError
+from chaperone.lake.layout import LakeLayout
+from chaperone.policy import loader
+from chaperone.policy import service as policy
+from chaperone.registry.service import require_current
+from chaperone.store.models import AuditRun
+
+Engine = Callable[
+    [LakeLayout, inputs.AuditInputs, list[RuleWindow], dt.date | None, dt.date | None],
+    list[dict[str, Any]],
+]
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def _engine(name: str, spark_master: str) -> Engine:
+    """The engine's run function; PySpark is imported only when Spark is asked for."""
+    if name == "duckdb":
+        return duckdb_engine.run
+    from chaperone.audit import spark_engine
+
+    return functools.partial(spark_engine.run, master=spark_master)
+
+
+@dataclass
+class AuditSummary:
+    """What an audit found, per rule, and what saving it changed."""
+
+    engine: str
+    since: dt.date | None
+    until: dt.date | None
+    policy_versions: list[str]
+    per_rule: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    added: int = 0
+    withdrawn: int = 0
+    dry_run: bool = False
+
+
+def run(
+    session: Session,
+    layout: LakeLayout,
+    *,
+    engine: str = "duckdb",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    dry_run: bool = False,
+    draft: Path | None = None,
+    spark_master: str = "local[*]",
+) -> AuditSummary:
+    """Audit the lake; save findings unless this is a dry run (a draft pack implies one)."""
+    if engine not in ENGINES:
+        raise ChaperoneError(f'unknown engine "{engine}" (duckdb or spark)')
+    packs = [loader.load_file(draft)] if draft else policy.versions(session)
+    windows = rule_windows(packs)
+    view = require_current(session)
+    audit_inputs = inputs.load(session, view)
+    rows = _engine(engine, spark_master)(layout, audit_inputs, windows, since, until)
+    new = findings.build(windows, rows, audit_inputs)
+    summary = AuditSummary(
+        engine,
+        since,
+        until,
+        sorted({w.pack.spec.version for w in windows}),
+        per_rule=dict(Counter(f.rule_id for f in new)),
+        total=len(new),
+        dry_run=dry_run or draft is not None,
+    )
+    if summary.dry_run:
+        return summary
+    saved = findings.save(
+        session, new, rule_ids={w.rule.id for w in windows}, since=since, until=until
+    )
+    summary.added, summary.withdrawn = saved.added, saved.withdrawn
+    session.add(
+        AuditRun(
+            engine=engine,
+            since=since,
+            until=until,
+            registry_sha256=_registry_digest(view.registry.model_dump(mode="json")),
+            findings=saved.total,
+            added=saved.added,
+            withdrawn=saved.withdrawn,
+        )
+    )
+    return summary
+
+
+def _registry_digest(document: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

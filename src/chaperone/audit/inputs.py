@@ -1,0 +1,160 @@
+"""What an audit reads besides the records: the directory and registry as plain data.
+
+Both evaluators (SQL over the lake, Python per record) take the same inputs, so
+they cannot disagree about who is who or what is approved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from chaperone.registry.models import Platform
+from chaperone.registry.service import RegistryView, require_current
+from chaperone.store.models import Account, GuardianLink, Person
+
+PARTY_POPULATIONS = ("staff", "student", "parent")
+
+
+@dataclass(frozen=True)
+class Party:
+    """A person reached through one address, and whether that address is the district's."""
+
+    person_id: str
+    population: str
+    owned: bool
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """What an explanation says about a person."""
+
+    name: str
+    population: str
+    role: str
+    schools: tuple[str, ...]
+
+
+@dataclass
+class AuditInputs:
+    """The directory and registry as an audit sees them."""
+
+    timezone: str
+    accounts: dict[str, list[Party]] = field(default_factory=dict)
+    guardians: set[tuple[str, str]] = field(default_factory=set)
+    platforms: dict[str, Platform] = field(default_factory=dict)
+    platform_addresses: dict[str, str] = field(default_factory=dict)
+    platform_domains: dict[str, str] = field(default_factory=dict)
+    platform_prefixes: list[tuple[str, str]] = field(default_factory=list)
+    people: dict[str, PersonInfo] = field(default_factory=dict)
+
+    def platform_of(self, address: str) -> str | None:
+        """The platform whose identifiers name an address, if any."""
+        found = self.platform_addresses.get(address)
+        if found is None and "@" in address:
+            found = self.platform_domains.get(address.rpartition("@")[2])
+        prefixed = [p for prefix, p in self.platform_prefixes if address.startswith(prefix)]
+        return min([p for p in (found, *prefixed) if p is not None], default=None)
+
+
+def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
+    """Audit inputs from the store and the registry in force."""
+    view = registry or require_current(session)
+    inputs = AuditInputs(timezone=view.registry.district.timezone)
+    _platforms(inputs, view)
+    people = session.scalars(
+        select(Person).options(selectinload(Person.accounts), selectinload(Person.orgs))
+    ).all()
+    owned: dict[tuple[str, str], bool] = defaultdict(bool)
+    for person in people:
+        schools = tuple(o.name for o in person.orgs if o.type == "school")
+        inputs.people[person.person_id] = PersonInfo(
+            person.display_name, person.population, person.role, schools
+        )
+        for account in person.accounts:
+            key = (account.value, person.person_id)
+            owned[key] = owned[key] or _owned(account, view)
+    populations = {p.person_id: p.population for p in people}
+    for (address, person_id), is_owned in sorted(owned.items()):
+        party = Party(person_id, populations[person_id], is_owned)
+        inputs.accounts.setdefault(address, []).append(party)
+    inputs.guardians = _guardians(session)
+    return inputs
+
+
+def _owned(account: Account, view: RegistryView) -> bool:
+    return bool(account.declared_district_owned) or view.owns(account.kind, account.value)
+
+
+def _guardians(session: Session) -> set[tuple[str, str]]:
+    pks = dict(session.execute(select(Person.id, Person.person_id)).all())
+    links = session.execute(select(GuardianLink.guardian_pk, GuardianLink.student_pk)).all()
+    return {(pks[g], pks[s]) for g, s in links}
+
+
+def _platforms(inputs: AuditInputs, view: RegistryView) -> None:
+    for platform in sorted(view.registry.platforms, key=lambda p: p.id):
+        inputs.platforms[platform.id] = platform
+        for domain in platform.identifiers.email_domains:
+            inputs.platform_domains.setdefault(domain, platform.id)
+        for number in platform.identifiers.phone_numbers:
+            if number.endswith("*"):
+                inputs.platform_prefixes.append((number[:-1], platform.id))
+            else:
+                inputs.platform_addresses.setdefault(number, platform.id)
+
+
+def tables(inputs: AuditInputs) -> dict[str, pa.Table]:
+    """The inputs as Arrow tables for the SQL engines."""
+    accounts = [
+        (a, p.person_id, p.population, p.owned)
+        for a, parties in inputs.accounts.items()
+        for p in parties
+    ]
+    identifiers = [
+        *((i, "address", p) for i, p in inputs.platform_addresses.items()),
+        *((i, "domain", p) for i, p in inputs.platform_domains.items()),
+        *((i, "prefix", p) for i, p in inputs.platform_prefixes),
+    ]
+    platforms = list(inputs.platforms.values())
+    return {
+        "accounts": _table(
+            ["address", "person_id", "population", "owned"],
+            accounts,
+            [pa.string(), pa.string(), pa.string(), pa.bool_()],
+        ),
+        "guardians": _table(
+            ["guardian_id", "student_id"], sorted(inputs.guardians), [pa.string(), pa.string()]
+        ),
+        "platform_ids": _table(
+            ["identifier", "kind", "platform_id"], identifiers, [pa.string()] * 3
+        ),
+        "platforms": pa.table(
+            {
+                "platform_id": pa.array([p.id for p in platforms], pa.string()),
+                "status": pa.array([p.status for p in platforms], pa.string()),
+                "channel_types": pa.array(
+                    [list(p.channel_types) for p in platforms], pa.list_(pa.string())
+                ),
+                "audiences": pa.array(
+                    [list(p.audiences) for p in platforms], pa.list_(pa.string())
+                ),
+                "approved_on": pa.array([p.approved_on for p in platforms], pa.date32()),
+                "expires_on": pa.array([p.expires_on for p in platforms], pa.date32()),
+            }
+        ),
+    }
+
+
+def _table(
+    names: list[str], rows: Sequence[tuple[object, ...]], types: list[pa.DataType]
+) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table(
+        {n: pa.array(list(c), t) for n, c, t in zip(names, columns, types, strict=True)}
+    )

@@ -1,0 +1,82 @@
+"""`chaperone audit` and `chaperone findings export`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from chaperone.audit import export as exporter
+from chaperone.audit import flow
+from chaperone.cli.context import AppContext
+from chaperone.cli.output import Format, emit_json, line, table
+from chaperone.common.problems import ChaperoneError
+from chaperone.lake.writer import lake_path
+
+findings_app = typer.Typer(help="Findings: what the audit found.", no_args_is_help=True)
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ChaperoneError(f'{name}: "{value}" is not a date (YYYY-MM-DD)') from exc
+
+
+def audit(
+    ctx: typer.Context,
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (in-process) or spark."),
+    since: str | None = typer.Option(None, "--since", help="First local date to audit."),
+    until: str | None = typer.Option(None, "--until", help="Last local date to audit."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Count what would be found; save nothing."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", exists=True, dir_okay=False, help="A draft pack to dry-run instead."
+    ),
+    fmt: Format = typer.Option(Format.text, "--format", help="text or json."),
+) -> None:
+    """Audit the lake against the policy pack; every finding cites its clause."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        summary = flow.run(
+            session,
+            lake_path(context.settings.home),
+            engine=engine,
+            since=_date(since, "--since"),
+            until=_date(until, "--until"),
+            spark_master=context.settings.spark_master,
+            dry_run=dry_run,
+            draft=policy,
+        )
+    if fmt is Format.json:
+        emit_json(vars(summary))
+        return
+    title = "Dry run: would find" if summary.dry_run else "Findings"
+    rows: list[list[object]] = [[rule, count] for rule, count in sorted(summary.per_rule.items())]
+    rows.append(["total", summary.total])
+    table(
+        f"{title} (policy {', '.join(summary.policy_versions)}, engine {summary.engine})",
+        ["rule", "findings"],
+        rows,
+    )
+    if not summary.dry_run:
+        line(f"{summary.added} new, {summary.withdrawn} withdrawn")
+
+
+@findings_app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+) -> None:
+    """Write active findings with the documented columns."""
+    if fmt not in ("csv", "json"):
+        raise ChaperoneError(f'--format must be csv or json, not "{fmt}"')
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        count = exporter.export(session, out, fmt)
+    line(f"wrote {count} findings to {out}")
