@@ -11,10 +11,11 @@ import pytest
 from tests.audit.world import CASES, write_world
 from tests.conftest import Cli
 
-EXPORT_COLUMNS = (
-    "finding_id,rule_id,citation,policy_version,severity,occurred_at,channel_type,platform,"
-    "message_id,source_ref,sender,recipients,subject_person_id,counterpart_person_ids,explanation"
-).split(",")
+EXPORT_COLUMNS = [
+    "finding_id", "rule_id", "citation", "policy_version", "severity", "occurred_at",
+    "channel_type", "platform", "message_id", "source_ref", "sender", "recipients",
+    "subject_person_id", "counterpart_person_ids", "explanation",
+]  # fmt: skip
 
 
 def load_world(cli: Cli, folder: Path) -> None:

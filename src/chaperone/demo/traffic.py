@@ -20,18 +20,24 @@ import random
 import string
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import formataddr
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from chaperone.demo.district import CONTACTS_HEADER, FAMILY_ROLES, STAFF_ROLES, SampleDistrict
+from chaperone.demo.district import (
+    CONTACTS_HEADER,
+    FAMILY_ROLES,
+    STAFF_DOMAIN,
+    STAFF_ROLES,
+    SampleDistrict,
+)
 
 TRACE_HEADER = (
     "Received", "SenderAddress", "RecipientAddress", "Subject", "Status", "Size", "MessageId",
@@ -55,8 +61,10 @@ PLANTED_KINDS = tuple(PLANTED_RATES)
 MIN_RECORDS = 500
 STUDENT_EMAIL_SHARE = 0.02
 CLUB_CHANNEL = "hs-robotics-club"
+_CHANNEL_WEIGHTS = {"general": 2.0, "district-office": 1.0}  # the others: 3.0
 # Registry platforms the traffic uses, with the status each must have.
-TEXTING, EXPIRING, PENDING, DENIED, CHAT = "parentsquare", "remind", "classdojo", "whatsapp", "slack"
+TEXTING, EXPIRING, PENDING = "parentsquare", "remind", "classdojo"
+DENIED, CHAT = "whatsapp", "slack"
 _REQUIRED_PLATFORMS = {
     TEXTING: "approved", EXPIRING: "approved", PENDING: "pending", DENIED: "denied",
     CHAT: "approved",
@@ -135,6 +143,9 @@ _OUTSIDE_SENDERS = (
 )
 _BAD_PHONES = ("555-01", "72975", "+1 914 55", "unknown")
 
+_CALL_KINDS = ("text_message", "call", "voicemail")
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class SampleTraffic:
@@ -209,7 +220,7 @@ class _Registry:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mail:
     """One e-mail message."""
 
@@ -284,11 +295,11 @@ def generate_traffic(
     clock = _Clock(start, end, registry.timezone)
     sizes = _sizes(records)
     targets = {kind: max(3, round(records * rate)) for kind, rate in PLANTED_RATES.items()}
-    handful = max(3, records // 4000)
+    duplicates, bad = max(3, records // 10_000), max(2, records // 40_000)
     ids = _Ids()
-    trace, mailbox = _mails(rngs[1], _Mailer(rngs[1], people, clock, ids), sizes, targets, handful)
+    trace, mailbox = _mails(_Mailer(rngs[1], people, clock, ids), sizes, targets, duplicates, bad)
     texts = _Texter(rngs[2], people, clock, ids, registry.expires_on).log(
-        sizes["texts"], targets, max(2, records // 40000)
+        sizes["texts"], targets, bad
     )
     slack = _slack(rngs[3], people, clock, sizes["slack"], targets["audience_not_approved"])
     paths = {
@@ -402,7 +413,7 @@ def _read_people(district: SampleDistrict, registry: _Registry) -> _People:
         outsiders=list(_OUTSIDE_SENDERS),
     )
     result.schools = sorted(result.families_at)
-    if len(staff) < 2 or not result.schools:
+    if len(staff) < 2 or len(students) < 2 or not result.schools:
         raise ValueError("the district needs two active staff and students with parents")
     _read_contacts(district.contacts, result)
     for row in _rows(district.people):
@@ -412,7 +423,7 @@ def _read_people(district: SampleDistrict, registry: _Registry) -> _People:
     return result
 
 
-def _group(people: Iterable[_Person], key: Any) -> dict[str, list[_Person]]:
+def _group(people: Iterable[_Person], key: Callable[[_Person], str]) -> dict[str, list[_Person]]:
     """Group people by a key function."""
     groups: dict[str, list[_Person]] = defaultdict(list)
     for person in people:
@@ -483,10 +494,9 @@ class _Clock:
     def __init__(self, start: date, end: date, zone: ZoneInfo) -> None:
         self.days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
         self._cum = list(accumulate(_day_weight(day) for day in self.days))
+        noons = (datetime(d.year, d.month, d.day, 12) for d in self.days)
         self._offsets = [
-            int((zone.utcoffset(datetime(d.year, d.month, d.day, 12)) or timedelta()).total_seconds())
-            // 60
-            for d in self.days
+            int((zone.utcoffset(noon) or timedelta()).total_seconds()) // 60 for noon in noons
         ]
         self._midnights = [calendar.timegm(d.timetuple()) for d in self.days]
 
@@ -500,9 +510,10 @@ class _Clock:
         """A random moment, within the span of days when one is given."""
         i, j = span or (0, len(self.days))
         base = self._cum[i - 1] if i else 0.0
-        index = min(bisect.bisect_right(self._cum, base + rng.random() * (self._cum[j - 1] - base), i, j), j - 1)
-        hour = rng.choices(_HOURS, cum_weights=_HOUR_CUM)[0]
-        minute, second = rng.randrange(60), rng.randrange(60)
+        point = base + rng.random() * (self._cum[j - 1] - base)
+        index = min(bisect.bisect_right(self._cum, point, i, j), j - 1)
+        hour = _weighted(rng, _HOURS, _HOUR_CUM)
+        minute, second = divmod(int(rng.random() * 3600), 60)
         day, offset = self.days[index], self._offsets[index]
         local = datetime(day.year, day.month, day.day, hour, minute, second)
         epoch = self._midnights[index] + hour * 3600 + minute * 60 + second - offset * 60
@@ -519,6 +530,16 @@ def _day_weight(day: date) -> float:
     return 0.25 if summer else 1.0
 
 
+def _pick(rng: random.Random, items: Sequence[_T]) -> _T:
+    """A random item; faster than Random.choice, which matters at 200,000 records."""
+    return items[int(rng.random() * len(items))]
+
+
+def _weighted(rng: random.Random, items: Sequence[_T], cum_weights: Sequence[float]) -> _T:
+    """A random item by cumulative weights."""
+    return items[bisect.bisect_right(cum_weights, rng.random() * cum_weights[-1])]
+
+
 def _utc(when: _When) -> datetime:
     return _EPOCH + timedelta(seconds=when.epoch)
 
@@ -526,3 +547,604 @@ def _utc(when: _When) -> datetime:
 def _offset_text(minutes: int, colon: str) -> str:
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}{colon}{abs(minutes) % 60:02d}"
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+
+class _Ids:
+    """Unique message ids in the style of the system that would assign them."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def email(self, rng: random.Random, sender: str) -> str:
+        """A Message-ID as the sender's mail system writes it."""
+        domain = sender.rpartition("@")[2]
+        while True:
+            if domain == "gmail.com":
+                value = f"<CA{_token(rng, 40)}@mail.gmail.com>"
+            elif domain.endswith(STAFF_DOMAIN) or domain == "outlook.com":
+                number = int(rng.random() * 90_000)
+                host = f"{_pick(rng, _HOSTS)}PR{10 + number % 10}MB{1000 + number // 10}"
+                local = f"{host}{rng.getrandbits(64):016X}"
+                value = f"<{local}@{host}.namprd{host[5:7]}.prod.outlook.com>"
+            else:
+                value = f"<{_guid(rng)}@{domain or 'localhost'}>"
+            if value not in self._seen:
+                self._seen.add(value)
+                return value
+
+    def other(self, rng: random.Random, prefix: str) -> str:
+        """An id such as a texting platform or phone system gives a record."""
+        while True:
+            value = f"{prefix}{rng.getrandbits(128):032x}"
+            if value not in self._seen:
+                self._seen.add(value)
+                return value
+
+
+_HOSTS = ("BN6", "CY4", "DM6", "MN2", "SN6", "BL0")
+_TOKEN = string.ascii_letters + string.digits + "-_"
+
+
+def _token(rng: random.Random, length: int) -> str:
+    return "".join(rng.choices(_TOKEN, k=length))
+
+
+def _guid(rng: random.Random) -> str:
+    value = f"{rng.getrandbits(128):032x}"
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+class _Mailer:
+    """Draws e-mail messages: compliant or out-of-scope traffic, or a planted violation."""
+
+    def __init__(self, rng: random.Random, people: _People, clock: _Clock, ids: _Ids) -> None:
+        self.rng, self.people, self.clock, self.ids = rng, people, clock, ids
+        categories = (
+            (22, self._staff_student), (12, self._student_staff), (14, self._staff_parent),
+            (10, self._parent_staff), (25, self._staff_staff), (7, self._student_student),
+            (10, self._outside),
+        )  # fmt: skip
+        self._makers = [maker for _, maker in categories]
+        self._cum = list(accumulate(weight for weight, _ in categories))
+        self._planted = {
+            "personal_email_to_student": self._personal_to_student,
+            "personal_email_to_parent": self._personal_to_parent,
+            "student_personal_email": self._student_personal,
+        }
+        self._staff_personal = sorted(people.personal_email)
+        self._kids_personal = sorted(people.student_email)
+
+    def can_plant(self, kind: str) -> bool:
+        """Whether the district has the accounts this kind of violation needs."""
+        return bool(
+            self._kids_personal if kind == "student_personal_email" else self._staff_personal
+        )
+
+    def compliant(self) -> _Mail:
+        """A message the policy allows or does not cover."""
+        return self._mail(_weighted(self.rng, self._makers, self._cum)(), "")
+
+    def staff_to_students(self) -> _Mail:
+        """A compliant message from a staff member's district account to students."""
+        return self._mail(self._staff_student(), "")
+
+    def planted(self, kind: str) -> _Mail:
+        """A planted violation of the kind."""
+        return self._mail(self._planted[kind](), kind)
+
+    def _mail(self, draft: _Draft, kind: str) -> _Mail:
+        sender, to, cc, topic, reply = draft
+        subject = _pick(self.rng, _SUBJECTS[topic])
+        return _Mail(
+            when=self.clock.pick(self.rng),
+            sender=sender,
+            to=to,
+            cc=cc,
+            subject=f"RE: {subject}" if reply else subject,
+            body=_pick(self.rng, _BODIES[topic]),
+            message_id=self.ids.email(self.rng, sender),
+            image=self.rng.random() < 0.10,
+            kind=kind,
+        )
+
+    def _families(self, staff: _Person, count: int) -> list[tuple[_Person, list[_Person]]]:
+        """Students (with their parents) of the staff member's school."""
+        families = self.people.families_at.get(staff.school)
+        if families is None:
+            families = self.people.families_at[_pick(self.rng, self.people.schools)]
+        if count == 1:
+            return [_pick(self.rng, families)]
+        return self.rng.sample(families, min(count, len(families)))
+
+    def _count(self) -> int:
+        return _weighted(self.rng, (1, 2, 3, 4), (70, 85, 95, 100))
+
+    def _colleagues(self, staff: _Person, count: int) -> list[_Person]:
+        pool = self.people.staff_at.get(staff.school, [])
+        if len(pool) <= count or self.rng.random() < 0.3:
+            pool = self.people.staff
+        picked = self.rng.sample(pool, min(count + 1, len(pool)))
+        return [p for p in picked if p.id != staff.id][:count]
+
+    def _staff_student(self) -> _Draft:
+        staff = _pick(self.rng, self.people.staff)
+        families = self._families(staff, self._count())
+        copied = self.rng.random() < 0.1
+        cc = tuple(p.email for p in families[0][1]) if copied else ()
+        return staff.email, tuple(kid.email for kid, _ in families), cc, "student", False
+
+    def _student_staff(self) -> _Draft:
+        staff = _pick(self.rng, self.people.staff)
+        kid = self._families(staff, 1)[0][0]
+        return kid.email, (staff.email,), (), "student", True
+
+    def _staff_parent(self) -> _Draft:
+        staff = _pick(self.rng, self.people.staff)
+        parents = self._families(staff, 1)[0][1]
+        both = self.rng.random() < 0.4
+        to = tuple(p.email for p in parents) if both else (_pick(self.rng, parents).email,)
+        cc = tuple(p.email for p in self._colleagues(staff, 1)) if self.rng.random() < 0.1 else ()
+        return staff.email, to, cc, "parent", False
+
+    def _parent_staff(self) -> _Draft:
+        staff = _pick(self.rng, self.people.staff)
+        parent = _pick(self.rng, self._families(staff, 1)[0][1])
+        return parent.email, (staff.email,), (), "parent", True
+
+    def _staff_staff(self) -> _Draft:
+        staff = _pick(self.rng, self.people.staff)
+        to = tuple(p.email for p in self._colleagues(staff, self._count()))
+        return staff.email, to, (), "staff", self.rng.random() < 0.3
+
+    def _student_student(self) -> _Draft:
+        families = self.people.families_at[_pick(self.rng, self.people.schools)]
+        if len(families) < 2:
+            families = [(kid, []) for kid in self.people.students]
+        (one, _), (other, _) = self.rng.sample(families, 2)
+        return one.email, (other.email,), (), "peer", self.rng.random() < 0.3
+
+    def _outside(self) -> _Draft:
+        address = _pick(self.rng, self.people.outsiders)[0]
+        staff = self.rng.sample(self.people.staff, min(self._count(), len(self.people.staff)))
+        return address, tuple(p.email for p in staff), (), "outside", False
+
+    def _personal_to_student(self) -> _Draft:
+        staff = self.people.by_id[_pick(self.rng, self._staff_personal)]
+        address = self.people.personal_email[staff.id]
+        kid = self._families(staff, 1)[0][0]
+        if self.rng.random() < 0.3:
+            return kid.email, (address,), (), "student", True
+        return address, (kid.email,), (), "student", False
+
+    def _personal_to_parent(self) -> _Draft:
+        staff = self.people.by_id[_pick(self.rng, self._staff_personal)]
+        address = self.people.personal_email[staff.id]
+        parent = _pick(self.rng, self._families(staff, 1)[0][1])
+        if self.rng.random() < 0.25:
+            return parent.email, (address,), (), "parent", True
+        return address, (parent.email,), (), "parent", False
+
+    def _student_personal(self) -> _Draft:
+        kid = self.people.by_id[_pick(self.rng, self._kids_personal)]
+        address = self.people.student_email[kid.id]
+        staff = _pick(self.rng, self.people.staff_at.get(kid.school) or self.people.staff)
+        if self.rng.random() < 0.25:
+            return address, (staff.email,), (), "student", True
+        return staff.email, (address,), (), "student", False
+
+
+def _mails(
+    mailer: _Mailer, sizes: dict[str, int], targets: dict[str, int], duplicates: int, bad: int
+) -> tuple[list[_Mail], list[_Mail]]:
+    """The trace's and the mailbox's messages, with planted violations, duplicates, bad rows."""
+    trace: list[_Mail] = []
+    mailbox: list[_Mail] = []
+    for kind, in_trace in (
+        ("personal_email_to_student", 2 / 3),
+        ("student_personal_email", 2 / 3),
+        ("personal_email_to_parent", 0.0),  # personal to personal never passes the district
+    ):
+        if mailer.can_plant(kind):
+            count = round(targets[kind] * in_trace)
+            trace += [mailer.planted(kind) for _ in range(count)]
+            mailbox += [mailer.planted(kind) for _ in range(targets[kind] - count)]
+    for _ in range(bad):
+        broken = mailer.staff_to_students()
+        broken.sender, broken.to, broken.cc, broken.kind = "", broken.to[:1], (), "bad"
+        trace.append(broken)
+    copies = [mailer.staff_to_students() for _ in range(duplicates)]
+    trace += copies
+    mailbox += copies
+    trace += [mailer.compliant() for _ in range(sizes["trace"] - len(trace))]
+    mailbox += [mailer.compliant() for _ in range(sizes["mailbox"] - len(mailbox))]
+    trace.sort(key=lambda m: (m.when.epoch, m.message_id), reverse=True)  # newest first
+    mailbox.sort(key=lambda m: (m.when.epoch, m.message_id))
+    return trace, mailbox
+
+
+# --- texts, calls and voicemail ------------------------------------------------------------
+
+
+class _Texter:
+    """Draws sms-csv rows: compliant texts and calls, planted violations and bad rows."""
+
+    def __init__(
+        self, rng: random.Random, people: _People, clock: _Clock, ids: _Ids, expires_on: date
+    ) -> None:
+        self.rng, self.people, self.clock, self.ids = rng, people, clock, ids
+        self._district = sorted(people.district_phone.items())
+        self._personal = sorted(people.personal_phone.items())
+        if not self._district:
+            raise ValueError("the district needs staff with district phones")
+        self._window = clock.span(last=expires_on)
+        self._expired = clock.span(first=expires_on + timedelta(days=1))
+        self._planted = {
+            "personal_phone_to_parent": self._personal_phone,
+            "denied_platform": self._denied,
+            "pending_platform": self._pending,
+            "expired_platform": self._expired_platform,
+            "channel_not_approved": self._wrong_channel,
+        }
+
+    def log(self, size: int, targets: dict[str, int], bad: int) -> list[_Text]:
+        """All rows of the log, in time order."""
+        rows: list[_Text] = []
+        for kind, make in self._planted.items():
+            if self._can_plant(kind):
+                rows += [make() for _ in range(targets[kind])]
+        for index in range(bad):
+            phone = _pick(self.rng, self._district)[1]
+            when = self.clock.pick(self.rng)
+            wrong = (_BAD_PHONES[index % len(_BAD_PHONES)],)
+            rows.append(self._row(when, phone, wrong, "text_message", "", False, "bad"))
+        rows += [self._compliant() for _ in range(size - len(rows))]
+        rows.sort(key=lambda t: (t.when.epoch, t.message_id))
+        return rows
+
+    def _can_plant(self, kind: str) -> bool:
+        if kind == "personal_phone_to_parent":
+            return bool(self._personal)
+        return kind != "expired_platform" or self._expired is not None
+
+    def _row(
+        self, when: _When, sender: str, to: tuple[str, ...], kind: str, platform: str,
+        media: bool, planted: str,
+    ) -> _Text:  # fmt: skip
+        prefix = {"text_message": "SM", "call": "CA", "voicemail": "RE"}[kind]
+        message_id = self.ids.other(self.rng, prefix)
+        return _Text(when, sender, to, kind, platform, message_id, media, planted)
+
+    def _parents(self, staff_id: str, families: int = 1) -> list[_Person]:
+        """Parents of students at the staff member's school."""
+        school = self.people.by_id[staff_id].school
+        pool = self.people.families_at.get(school)
+        if pool is None:
+            pool = self.people.families_at[_pick(self.rng, self.people.schools)]
+        picked = self.rng.sample(pool, min(families, len(pool)))
+        return [parent for _, parents in picked for parent in parents]
+
+    def _compliant(self) -> _Text:
+        rng, draw = self.rng, self.rng.random()
+        staff_id, phone = _pick(rng, self._district)
+        parent = _pick(rng, self._parents(staff_id)).phone
+        when = self.clock.pick(rng)
+        if draw < 0.50:
+            kind = _weighted(rng, _CALL_KINDS, (75, 92, 100))
+            media = kind == "text_message" and rng.random() < 0.05
+            return self._row(when, phone, (parent,), kind, "", media, "")
+        if draw < 0.65:
+            kind = "text_message" if rng.random() < 0.85 else "call"
+            return self._row(when, parent, (phone,), kind, "", False, "")
+        if draw < 0.70 and len(self._district) > 1:
+            other = _pick(rng, [p for s, p in self._district if s != staff_id])
+            return self._row(when, phone, (other,), "text_message", "", False, "")
+        to = tuple(p.phone for p in self._parents(staff_id, _pick(rng, (1, 1, 2, 3))))
+        if draw < 0.76 and self._window is not None:
+            when = self.clock.pick(rng, self._window)
+            return self._row(when, phone, to, "text_message", EXPIRING, rng.random() < 0.1, "")
+        return self._row(when, phone, to, "text_message", TEXTING, rng.random() < 0.15, "")
+
+    def _personal_phone(self) -> _Text:
+        staff_id, phone = _pick(self.rng, self._personal)
+        parent = _pick(self.rng, self._parents(staff_id)).phone
+        kind = _weighted(self.rng, _CALL_KINDS, (70, 90, 100))
+        when = self.clock.pick(self.rng)
+        return self._row(when, phone, (parent,), kind, "", False, "personal_phone_to_parent")
+
+    def _denied(self) -> _Text:
+        staff_id, phone = _pick(self.rng, self._personal or self._district)
+        parent = _pick(self.rng, self._parents(staff_id)).phone
+        kind = "text_message" if self.rng.random() < 0.8 else "call"
+        media = kind == "text_message" and self.rng.random() < 0.2
+        when = self.clock.pick(self.rng)
+        return self._row(when, phone, (parent,), kind, DENIED, media, "denied_platform")
+
+    def _pending(self) -> _Text:
+        staff_id, phone = _pick(self.rng, self._district + self._personal)
+        parent = _pick(self.rng, self._parents(staff_id)).phone
+        media = self.rng.random() < 0.35
+        when = self.clock.pick(self.rng)
+        return self._row(when, phone, (parent,), "text_message", PENDING, media, "pending_platform")
+
+    def _expired_platform(self) -> _Text:
+        staff_id, phone = _pick(self.rng, self._district)
+        to = tuple(p.phone for p in self._parents(staff_id))
+        when = self.clock.pick(self.rng, self._expired)
+        media = self.rng.random() < 0.1
+        return self._row(when, phone, to, "text_message", EXPIRING, media, "expired_platform")
+
+    def _wrong_channel(self) -> _Text:
+        staff_id, phone = _pick(self.rng, self._district)
+        parent = _pick(self.rng, self._parents(staff_id)).phone
+        when = self.clock.pick(self.rng, self._window)
+        kind = "channel_not_approved"
+        return self._row(when, phone, (parent,), "voicemail", EXPIRING, False, kind)
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+
+def _slack(
+    rng: random.Random, people: _People, clock: _Clock, size: int, club_posts: int
+) -> _Slack:
+    """A Slack workspace of the staff, plus one club channel that students are members of."""
+    used: set[str] = set()
+
+    def new_id(prefix: str) -> str:
+        while True:
+            value = prefix + "".join(rng.choices(string.ascii_uppercase + string.digits, k=9))
+            if value not in used:
+                used.add(value)
+                return value
+
+    uids = {p.id: new_id("U0") for p in people.staff}
+    club = _club(rng, people)
+    for kid in club[1:]:
+        uids[kid.id] = new_id("U0")
+    members = _channel_members(rng, people, club)
+    channel_ids = {name: new_id("C0") for name in members}
+    names = [name for name in members if name != CLUB_CHANNEL]
+    cum = list(accumulate(_CHANNEL_WEIGHTS.get(name, 3.0) for name in names))
+    posts: list[_Post] = []
+    club_count = club_posts if CLUB_CHANNEL in members else 0
+    for index in range(size):
+        name = CLUB_CHANNEL if index < club_count else _weighted(rng, names, cum)
+        author = _pick(rng, members[name])
+        planted = "audience_not_approved" if name == CLUB_CHANNEL else ""
+        text = _pick(rng, _CLUB_CHAT if planted else _STAFF_CHAT)
+        image = rng.random() < 0.03
+        posts.append(_Post(clock.pick(rng), name, uids[author.id], text, image, planted))
+    posts.sort(key=lambda p: (p.channel, p.when.epoch, p.user, p.text))
+    users = sorted(
+        (_slack_user(uids[p.id], p) for p in people.staff + club[1:]), key=lambda u: str(u["id"])
+    )
+    start = calendar.timegm(clock.days[0].timetuple())
+    channels = [
+        _slack_channel(channel_ids[name], name, sorted(uids[p.id] for p in group), start)
+        for name, group in sorted(members.items())
+    ]
+    return _Slack(users, channels, posts)
+
+
+def _club(rng: random.Random, people: _People) -> list[_Person]:
+    """The robotics club: a high-school coach first, then up to ten students."""
+    school = "HS" if "HS" in people.families_at else people.schools[0]
+    colleagues = people.staff_at.get(school) or people.staff
+    coach = _pick(rng, [p for p in colleagues if p.role == "teacher"] or colleagues)
+    kids = [kid for kid, _ in people.families_at[school]]
+    return [coach, *sorted(rng.sample(kids, min(10, len(kids))), key=lambda p: p.id)]
+
+
+def _channel_members(
+    rng: random.Random, people: _People, club: list[_Person]
+) -> dict[str, list[_Person]]:
+    """Members of every channel with at least two members."""
+    office = [p for p in people.staff if p.role in ("principal", "districtAdministrator")]
+    channels = {"general": people.staff, "district-office": office}
+    for school in sorted(people.staff_at):
+        if school in people.families_at:
+            channels[f"{school.lower()}-staff"] = people.staff_at[school]
+    helpers = rng.sample(people.staff, max(2, round(len(people.staff) * 0.4)))
+    channels["tech-help"] = sorted(helpers, key=lambda p: p.id)
+    if len(club) > 1:
+        channels[CLUB_CHANNEL] = club
+    return {name: group for name, group in channels.items() if len(group) >= 2}
+
+
+def _slack_user(uid: str, person: _Person) -> dict[str, Any]:
+    given = person.name.split(" ", 1)[0]
+    return {
+        "id": uid,
+        "team_id": "T0DEMO9052",
+        "name": person.email.partition("@")[0],
+        "deleted": False,
+        "real_name": person.name,
+        "is_bot": False,
+        "profile": {"real_name": person.name, "display_name": given, "email": person.email},
+    }
+
+
+def _slack_channel(cid: str, name: str, members: list[str], created: int) -> dict[str, Any]:
+    purpose = "Robotics club practice and competitions" if name == CLUB_CHANNEL else ""
+    return {
+        "id": cid,
+        "name": name,
+        "created": created,
+        "creator": members[0],
+        "is_archived": False,
+        "is_general": name == "general",
+        "members": members,
+        "topic": {"value": "", "creator": "", "last_set": 0},
+        "purpose": {"value": purpose, "creator": "", "last_set": 0},
+    }
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a UTF-8 CSV file without BOM."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _district_address(address: str) -> bool:
+    return address.endswith(_DISTRICT_SUFFIXES)
+
+
+_DISTRICT_SUFFIXES = ("@" + STAFF_DOMAIN, "." + STAFF_DOMAIN)
+
+
+def _write_trace(rng: random.Random, path: Path, mails: list[_Mail]) -> None:
+    """Write Get-MessageTrace rows as Export-Csv does: every value quoted, one row a recipient."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerow(TRACE_HEADER)
+        for mail in mails:
+            utc = _utc(mail.when)
+            hour = utc.hour % 12 or 12
+            noon = "AM" if utc.hour < 12 else "PM"
+            received = (
+                f"{utc.month}/{utc.day}/{utc.year} {hour}:{utc.minute:02d}:{utc.second:02d} {noon}"
+            )
+            inside = _district_address(mail.sender)
+            host = 2 + int(rng.random() * 248)
+            from_ip = f"10.20.{host % 40}.{host}" if inside else f"203.0.113.{host}"
+            size = str(4_000 + int(rng.random() * 56_000) + (150_000 if mail.image else 0))
+            trace_id = _guid(rng)
+            for recipient in (*mail.to, *mail.cc):
+                status = "Failed" if rng.random() < 0.003 else "Delivered"
+                to_ip = "" if _district_address(recipient) else f"198.51.100.{host}"
+                writer.writerow(
+                    (received, mail.sender, recipient, mail.subject, status, size,
+                     mail.message_id, trace_id, from_ip, to_ip)
+                )  # fmt: skip
+
+
+def _display_names(people: _People) -> dict[str, str]:
+    """Every known address with its owner's name, as a header writes it."""
+    names = dict(people.outsiders)
+    for person in people.by_id.values():
+        names[person.email] = person.name
+    for owner, address in (*people.personal_email.items(), *people.student_email.items()):
+        names[address] = people.by_id[owner].name
+    return {address: formataddr((name, address)) for address, name in names.items()}
+
+
+def _write_mbox(path: Path, mails: list[_Mail], people: _People) -> None:
+    """Write the messages as a Google Takeout-like mbox."""
+    display = _display_names(people)
+    staff = {p.email for p in people.staff} | set(people.personal_email.values())
+    outside = {address for address, _ in people.outsiders}
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for index, mail in enumerate(mails):
+            utc = _utc(mail.when)
+            thread = (mail.when.epoch << 20) | index
+            labels = "Sent" if mail.sender in staff else "Inbox,Opened"
+            if mail.sender in outside:
+                labels = "Inbox,Category Updates"
+            local = mail.when.local
+            lines = [
+                f"From {thread}@xxx {_WEEKDAYS[utc.weekday()]} {_MONTHS[utc.month - 1]} "
+                f"{utc.day:2d} {utc:%H:%M:%S} {utc.year}",
+                f"X-GM-THRID: {thread}",
+                f"X-Gmail-Labels: {labels}",
+                "MIME-Version: 1.0",
+                f"Date: {_WEEKDAYS[local.weekday()]}, {local.day} {_MONTHS[local.month - 1]} "
+                f"{local.year} {local:%H:%M:%S} {_offset_text(mail.when.offset, '')}",
+                f"Message-ID: {mail.message_id}",
+                f"Subject: {mail.subject}",
+                f"From: {display.get(mail.sender, mail.sender)}",
+                "To: " + ", ".join(display.get(a, a) for a in mail.to),
+            ]
+            if mail.cc:
+                lines.append("Cc: " + ", ".join(display.get(a, a) for a in mail.cc))
+            handle.write("\n".join(lines) + "\n" + _mime_body(mail, index) + "\n")
+
+
+def _mime_body(mail: _Mail, index: int) -> str:
+    """The content headers and body of a message, with a small PNG for some."""
+    text = f"Hello,\n\n{mail.body}\n\nThank you\n"
+    plain = 'Content-Type: text/plain; charset="UTF-8"\n'
+    if not mail.image:
+        return f"{plain}\n{text}"
+    boundary = f"00000000000{index:017x}"
+    return (
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n'
+        f"--{boundary}\n{plain}\n{text}\n"
+        f'--{boundary}\nContent-Type: image/png; name="photo.png"\n'
+        f'Content-Disposition: attachment; filename="photo.png"\n'
+        f"Content-Transfer-Encoding: base64\n\n{_PNG}\n--{boundary}--\n"
+    )
+
+
+def _styled(rng: random.Random, e164: str) -> str:
+    """Write an E.164 NANP number in one of the notations people type."""
+    if not (e164.startswith("+1") and len(e164) == 12):
+        return e164
+    area, exchange, line = e164[2:5], e164[5:8], e164[8:]
+    return _pick(
+        rng,
+        (e164, f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}",
+         f"{area}.{exchange}.{line}", f"+1 {area} {exchange} {line}")
+    )  # fmt: skip
+
+
+def _sms_time(rng: random.Random, when: _When) -> str:
+    """The time as a phone export writes it: mostly local without an offset."""
+    draw = rng.random()
+    if draw < 0.85:
+        return when.local.isoformat(sep=" ")
+    if draw < 0.95:
+        return when.local.isoformat() + _offset_text(when.offset, ":")
+    return _utc(when).isoformat() + "Z"
+
+
+def _write_texts(rng: random.Random, path: Path, rows: list[_Text]) -> None:
+    """Write the sms-csv log."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(SMS_HEADER)
+        for row in rows:
+            to = ";".join(_styled(rng, number) for number in row.to)
+            media = "true" if row.media else _pick(rng, ("false", "false", ""))
+            writer.writerow(
+                (_sms_time(rng, row.when), _styled(rng, row.sender), to, row.type, row.platform,
+                 row.message_id, media)
+            )  # fmt: skip
+
+
+def _write_slack(folder: Path, slack: _Slack) -> None:
+    """Write the export: users.json, channels.json and one file per channel and day."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "users.json", slack.users)
+    _write_json(folder / "channels.json", slack.channels)
+    days: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for post in slack.posts:
+        micros = post.when.epoch % 997 * 1000 + 100
+        while (post.channel, ts := f"{post.when.epoch}.{micros:06d}") in seen:
+            micros += 1
+        seen.add((post.channel, ts))
+        message: dict[str, Any] = {"type": "message", "user": post.user, "text": post.text}
+        message["ts"] = ts
+        if post.image:
+            message["files"] = [
+                {"id": f"F{ts.replace('.', '')}", "name": "photo.png", "mimetype": "image/png",
+                 "filetype": "png"}
+            ]  # fmt: skip
+        days[post.channel, post.when.local.date()].append(message)
+    for (channel, day), messages in sorted(days.items()):
+        (folder / channel).mkdir(exist_ok=True)
+        _write_json(folder / channel / f"{day.isoformat()}.json", messages)
+
+
+def _write_json(path: Path, data: object) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        json.dump(data, handle, indent=4)
+        handle.write("\n")

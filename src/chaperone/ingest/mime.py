@@ -3,6 +3,9 @@
 Only structure is read — part headers and boundaries — never bodies. A message
 nested deeper, or split into more parts, than the limits raises TooComplex so it
 can go to quarantine (nesting and "endless" multipart bombs).
+
+Boundaries are found with ``bytes.find`` (a literal search, fast over base64), never
+with a regular expression compiled per boundary.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 _PARAM = re.compile(r';\s*([A-Za-z0-9*_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
-_SEPARATOR = re.compile(rb"\r?\n\r?\n")
+_LF, _CR = 10, 13
+_BLANK = (32, 9)  # space, tab: allowed after a boundary on its delimiter line
 
 
 class TooComplex(Exception):
@@ -36,22 +40,40 @@ class Structure:
     defects: list[str] = field(default_factory=list)
 
 
+def header_block(data: bytes) -> tuple[int, int]:
+    """Where the header block ends and where the body starts.
+
+    The block ends at the first blank line (``\\r?\\n\\r?\\n``): ``data[:end]`` is the
+    header lines without the line ending before the blank line, ``data[start:]`` the
+    body. Data that starts with a blank line has no headers; data without one is all
+    headers.
+    """
+    if data.startswith((b"\n", b"\r\n")):
+        return 0, data.index(b"\n") + 1
+    crlf = data.find(b"\n\r\n")
+    lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf + 1)
+    if lf >= 0:
+        newline, start = lf, lf + 2
+    elif crlf >= 0:
+        newline, start = crlf, crlf + 3
+    else:
+        return len(data), len(data)
+    return (newline - 1 if data[newline - 1] == _CR else newline), start
+
+
 def split_headers(data: bytes) -> tuple[dict[str, str], bytes]:
     """Headers (lower-case names, last wins, unfolded) and the body after the blank line."""
-    if data.startswith((b"\n", b"\r\n")):
-        return {}, data.split(b"\n", 1)[1]
-    match = _SEPARATOR.search(data)
-    head, body = (data[: match.start()], data[match.end() :]) if match else (data, b"")
+    end, start = header_block(data)
     headers: dict[str, str] = {}
     name = ""
-    for line in head.decode("latin-1").splitlines():
+    for line in data[:end].decode("latin-1").splitlines():
         if line[:1] in (" ", "\t") and name:
             headers[name] += " " + line.strip()
         elif ":" in line:
             name, _, value = line.partition(":")
             name = name.strip().lower()
             headers[name] = value.strip()
-    return headers, body
+    return headers, data[start:]
 
 
 def params(value: str) -> dict[str, str]:
@@ -76,7 +98,9 @@ def _scan(content_type: str, body: bytes, found: Structure, limits: Limits, dept
             found.defects.append("NoBoundaryInMultipart")
             return
         default = "message/rfc822" if mime == "multipart/digest" else "text/plain"
-        parts = _parts(body, boundary.encode("latin-1"), found)
+        parts = split_parts(
+            body, boundary.encode("latin-1"), found.defects, limit=limits.parts - found.parts
+        )
         found.parts += len(parts)
         if found.parts > limits.parts:
             raise TooComplex(f"more than {limits.parts} MIME parts")
@@ -104,24 +128,61 @@ def _part(
         found.has_image = found.has_image or main == "image"
 
 
-def _parts(body: bytes, boundary: bytes, found: Structure) -> list[bytes]:
-    delimiter = re.compile(rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|$)")
+def split_parts(
+    body: bytes, boundary: bytes, defects: list[str], *, limit: int | None = None
+) -> list[bytes]:
+    """The parts of a multipart body between its ``--boundary`` delimiter lines (RFC 2046 §5.1.1).
+
+    A delimiter line starts the body or follows a line break, reads ``--boundary``,
+    then ``--`` for the close delimiter, then optional spaces or tabs, then a line
+    break or the end of the body. The line break before a delimiter belongs to it,
+    not to the part; the preamble and the epilogue are dropped. A missing start or
+    close delimiter is noted in ``defects`` (the parts up to the end still count).
+    Stops early, returning ``limit + 1`` parts, once there are more than ``limit``.
+    """
+    dash = b"--" + boundary
+    size = len(body)
     parts: list[bytes] = []
-    start: int | None = None
-    closed = False
-    for match in delimiter.finditer(body):
+    start: int | None = None  # where the current part starts (after its delimiter line)
+    bound = 0  # the end of the previous delimiter: the next one's line break comes after it
+    position = 0
+    while (found := body.find(dash, position)) >= 0:
+        position = found + 1
+        if found == 0:
+            line = 0
+        elif found - 1 >= bound and body[found - 1] == _LF:
+            line = found - 2 if found - 2 >= bound and body[found - 2] == _CR else found - 1
+        else:
+            continue
+        after = found + len(dash)
+        close = body.startswith(b"--", after)
+        end = _delimiter_end(body, after + 2 if close else after, size)
+        if end is None:
+            continue
         if start is not None:
-            parts.append(_after_line_end(body[start : match.start()]))
-        if match.group(1):
-            closed = True
-            break
-        start = match.end()
+            parts.append(_after_line_end(body[start:line]))
+            if limit is not None and len(parts) > limit:
+                return parts
+        if close:
+            return parts
+        start = bound = position = end
     if start is None:
-        found.defects.append("StartBoundaryNotFound")
-    elif not closed:
-        found.defects.append("CloseBoundaryNotFound")
+        defects.append("StartBoundaryNotFound")
+    else:
+        defects.append("CloseBoundaryNotFound")
         parts.append(_after_line_end(body[start:]))
     return parts
+
+
+def _delimiter_end(body: bytes, position: int, size: int) -> int | None:
+    """Past the spaces and tabs at ``position``, if a line break or the end comes next."""
+    while position < size and body[position] in _BLANK:
+        position += 1
+    if position == size or body[position] == _LF:
+        return position
+    if body[position] == _CR and position + 1 < size and body[position + 1] == _LF:
+        return position
+    return None
 
 
 def _after_line_end(part: bytes) -> bytes:
