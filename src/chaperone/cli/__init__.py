@@ -24,6 +24,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(policy.app, name="policy")
 app.add_typer(ingest.app, name="ingest")
 app.command("audit")(audit.audit)
+app.command("report")(audit.report)
 app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 

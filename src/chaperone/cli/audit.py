@@ -12,7 +12,11 @@ from chaperone.audit import flow
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
+from chaperone.lake.query import count_records
 from chaperone.lake.writer import lake_path
+from chaperone.policy import service as policy_service
+from chaperone.registry.service import require_current
+from chaperone.report.html import ReportContext, render, write
 
 findings_app = typer.Typer(help="Findings: what the audit found.", no_args_is_help=True)
 
@@ -80,3 +84,22 @@ def export(
     with context.store().transaction() as session:
         count = exporter.export(session, out, fmt)
     line(f"wrote {count} findings to {out}")
+
+
+def report(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
+) -> None:
+    """Write one self-contained HTML report of the active findings, with charts."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        found = exporter.active_findings(session)
+        view = require_current(session)
+        versions = sorted({f.policy_version for f in found}) or [
+            p.spec.version for p in policy_service.versions(session)][-1:]
+    records = count_records(lake_path(context.settings.home))
+    html = render(found, ReportContext(
+        district=view.registry.district.name, policy="9052 (version " + ", ".join(versions) + ")",
+        records=records, generated_at=dt.datetime.now(dt.UTC)))
+    write(out, html)
+    line(f"wrote {out} ({len(found)} findings)")

@@ -1,18 +1,12 @@
-"""`chaperone demo`: a generated sample district, loaded end to end."""
+"""`chaperone demo`: a generated sample district, end to end."""
 
 from __future__ import annotations
 
 import typer
 
 from chaperone.cli.context import AppContext
-from chaperone.cli.directory import stats
-from chaperone.cli.output import line
-from chaperone.demo.district import generate
-from chaperone.directory import service as directory
-from chaperone.directory.importers.contacts import ContactsImporter
-from chaperone.directory.importers.oneroster import OneRosterImporter
-from chaperone.directory.importers.people import PeopleImporter
-from chaperone.registry import service as registry
+from chaperone.cli.output import line, table
+from chaperone.demo import flow
 
 
 def demo(
@@ -20,23 +14,19 @@ def demo(
     seed: int = typer.Option(9052, help="Seed of the generated district."),
     students: int = typer.Option(2000, help="Number of students."),
     staff: int = typer.Option(150, help="Number of staff."),
+    records: int = typer.Option(200_000, help="Number of communication records."),
 ) -> None:
-    """Generate a sample district (three schools), load it, and print the directory stats."""
+    """Generate a district (three schools) and its traffic; import, ingest, audit, report."""
     context: AppContext = ctx.obj
-    files = generate(
-        context.settings.home / "demo-input", seed=seed, students=students, staff=staff
-    )
-    line(f"generated a sample district in {files.roster.parent}")
-    with context.store().transaction() as session:
-        registry.import_file(session, files.registry)
-    region = context.region()
-    with context.store().transaction() as session:
-        for batch in (
-            OneRosterImporter(files.roster, region=region).read(),
-            PeopleImporter(files.people, region=region).read(),
-        ):
-            directory.apply_batch(session, batch, skip_bad_rows=False)
-        directory.apply_contacts(
-            session, ContactsImporter(files.contacts, region=region).read(), skip_bad_rows=False
-        )
-    stats(ctx)
+    result = flow.run(context.settings, context.store(), seed=seed, students=students,
+                      staff=staff, records=records, say=line)
+    table("People", ["population", "active"], [[k, v] for k, v in result.people.items()])
+    table("Ingested", ["source", "read", "stored", "duplicates", "quarantined"],
+          [[r.kind, r.read, r.stored, r.duplicates, r.quarantined] for r in result.ingested])
+    rows: list[list[object]] = [[rule, n] for rule, n in sorted(result.per_rule.items())]
+    rows.append(["total", sum(result.per_rule.values())])
+    table("Findings (Board Policy 9052)", ["rule", "findings"], rows)
+    table("Planted in the generated traffic", ["kind", "records"],
+          [[k, v] for k, v in sorted(result.planted.items())])
+    table("Time", ["step", "seconds"], [[k, f"{v:.1f}"] for k, v in result.seconds.items()])
+    line(f"report: {result.report} (open it in a browser)")

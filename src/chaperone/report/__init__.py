@@ -1,0 +1,1 @@
+"""Reports: one self-contained HTML file a board member can read."""

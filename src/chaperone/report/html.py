@@ -1,0 +1,87 @@
+"""``chaperone report``: findings by week, school, channel and platform, and rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from chaperone.report.charts import bar_chart, column_chart
+from chaperone.store.models import Finding
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:960px;margin:2rem auto;
+padding:0 1rem;color:#1a1a1a;line-height:1.5}
+h1{font-size:1.6rem;margin-bottom:.2rem} .meta{color:#444}
+.tiles{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
+.tile{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
+.tile b{display:block;font-size:1.6rem}
+figure{margin:1.5rem 0;border-top:1px solid #ddd;padding-top:.5rem}
+figcaption{font-weight:600;font-size:1.1rem;margin-bottom:.4rem}
+svg text{font-size:12px;fill:#1a1a1a} table{border-collapse:collapse;margin:.5rem 0}
+td,th{border:1px solid #ccc;padding:.2rem .6rem;text-align:left}
+"""
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the report covers."""
+
+    district: str
+    policy: str
+    records: int
+    generated_at: dt.datetime
+
+
+def _week(day: dt.date) -> str:
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday.isoformat()
+
+
+def _counts(values: list[str]) -> list[tuple[str, int]]:
+    return sorted(Counter(values).items(), key=lambda item: (-item[1], item[0]))
+
+
+def render(findings: list[Finding], context: ReportContext) -> str:
+    """The whole report as one HTML document (no scripts, no external resources)."""
+    days = sorted(f.local_date for f in findings)
+    window = f"{days[0]} to {days[-1]}" if days else "no findings"
+    weeks = sorted(Counter(_week(d) for d in days).items())
+    people = len({f.subject_person_id for f in findings})
+    tiles = [("Findings", len(findings)), ("Staff members", people),
+             ("Records audited", context.records)]
+    body = [
+        f"<h1>{escape(context.district)}: electronic communication compliance</h1>",
+        f"<p class='meta'>Board Policy {escape(context.policy)}. Findings dated {escape(window)} "
+        f"(district time). Generated {context.generated_at:%Y-%m-%d %H:%M} UTC.</p>",
+        "<div class='tiles'>" + "".join(
+            f"<div class='tile'><b>{value:,}</b>{escape(label)}</div>" for label, value in tiles
+        ) + "</div>",
+        "<p>Policy 9052 §A: all communication between district staff, students and parents "
+        "must use district e-mail accounts or district-approved platforms. Each finding is one "
+        "staff member in one communication that did not.</p>",
+        column_chart("Findings by week (week starting)", weeks),
+        bar_chart("Findings by school", _counts([f.school or "District office" for f in findings]),
+                  colour=1),
+        bar_chart("Findings by channel type", _counts([f.channel_type for f in findings]),
+                  colour=2),
+        bar_chart("Findings by platform", _counts([f.platform or "direct (no platform)"
+                                                   for f in findings]), colour=3),
+        bar_chart("Findings by rule", _counts([f"{f.rule_id} ({f.citation})" for f in findings]),
+                  colour=4),
+    ]
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(context.district)}: Policy {escape(context.policy)} report</title>"
+        f"<style>{STYLE}</style></head><body><main>" + "".join(body) + "</main></body></html>"
+    )
+
+
+def write(out: Path, html: str) -> None:
+    """Write the report atomically."""
+    temporary = out.with_name(f".{out.name}.tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.replace(out)
