@@ -5,16 +5,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOME_DEMO ?= .chaperone
 
-.PHONY: install demo test lint typecheck pytest pytest-postgres clean
+.PHONY: install java demo test lint typecheck pytest pytest-postgres clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	touch $(STAMP)
 
+# Java for the Spark engine (Debian's headless JRE when the machine has none).
+java:
+	@command -v java >/dev/null || { echo "installing Debian's headless Java for Spark"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    default-jre-headless >/dev/null; }
+
+# The main job on the embedded default: a generated district, imported, ingested, audited,
+# reported (HOME_DEMO/report.html).
 demo: install
 	$(BIN)/chaperone --home $(HOME_DEMO) demo
 
@@ -24,7 +33,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install java
 	$(BIN)/pytest -q
 
 # The store and directory tests again, on a real PostgreSQL server started for the run.
