@@ -105,3 +105,19 @@ def test_since_and_until_are_local_dates(cli: Cli, tmp_path: Path) -> None:
         cli.ok("audit", "--since", "2026-08-01", "--until", "2026-08-02", "--format", "json").out
     )
     assert summary["per_rule"] == {"9052-A-platform": 1}  # only remind-after-expiry
+
+
+def test_every_export_is_recorded(cli: Cli, tmp_path: Path, store: object) -> None:
+    from sqlalchemy import select
+
+    from chaperone.store.db import Store
+    from chaperone.store.models import AccessEvent
+
+    load_world(cli, tmp_path)
+    cli.ok("audit")
+    cli.ok("findings", "export", "--format", "csv", "--out", tmp_path / "f.csv")
+    assert isinstance(store, Store)
+    with store.transaction() as session:
+        events = [(e.action, e.detail) for e in session.scalars(select(AccessEvent))]
+    expected = sum(len(case[-1]) for case in CASES)
+    assert events == [("export", f"findings export of {expected} findings to {tmp_path / 'f.csv'}")]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.audit.findings import EXPORT_COLUMNS, export_row
-from chaperone.store.models import Finding
+from chaperone.store.models import AccessEvent, Finding
 
 
 def active_findings(session: Session) -> list[Finding]:
@@ -19,9 +19,11 @@ def active_findings(session: Session) -> list[Finding]:
     return list(session.scalars(query))
 
 
-def export(session: Session, out: Path, fmt: str) -> int:
-    """Write active findings as CSV or JSON (atomically); returns how many."""
+def export(session: Session, out: Path, fmt: str, *, actor: str = "cli") -> int:
+    """Write active findings as CSV or JSON (atomically), and log the export; returns how many."""
     rows = [export_row(f) for f in active_findings(session)]
+    session.add(AccessEvent(actor=actor, action="export", person_id=None,
+                            detail=f"findings export of {len(rows)} findings to {out}"))
     temporary = out.with_name(f".{out.name}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "json":
