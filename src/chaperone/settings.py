@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chaperone.common.validation import known_region, known_zone
 
 DEFAULT_HOME = Path(".chaperone")
 
@@ -27,22 +27,8 @@ class Settings(BaseModel):
     ingest_batch_size: int = Field(default=20_000, ge=1)
     spark_master: str = "local[*]"
 
-    @field_validator("default_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        region = value.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f'unknown phone region "{value}"')
-        return region
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f'unknown time zone "{value}"') from exc
-        return value
+    _known_region = field_validator("default_region")(known_region)
+    _known_zone = field_validator("timezone")(known_zone)
 
     @field_validator("database_url")
     @classmethod

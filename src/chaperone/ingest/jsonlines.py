@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from chaperone.common.problems import InputError, Problem
-from chaperone.ingest.record import Rejected
+from chaperone.ingest.connectors.base import Connector
+from chaperone.ingest.record import Item, Record, Rejected
 
 _CHUNK = 1 << 16
 
@@ -127,3 +128,28 @@ def describe(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "a list" if isinstance(value, list) else "an object"
+
+
+class JsonLinesConnector(Connector):
+    """Base of connectors for JSON-lines exports.
+
+    Subclasses implement ``record(source, line, obj)`` for one decoded JSON object
+    and raise ValueError with the reason when it cannot be a record; the line then
+    goes to quarantine with that reason. Blank lines are skipped; oversized or
+    undecodable lines are rejected before ``record`` sees them.
+    """
+
+    def read(self, source: Path) -> Iterator[Item]:
+        """One record per non-blank line; a line that cannot be one is rejected."""
+        for line in json_lines(source, self.context.max_message_bytes):
+            if isinstance(line, Rejected):
+                yield line
+            elif not line.blank:
+                try:
+                    yield self.record(source, line, json_object(line))
+                except ValueError as exc:
+                    yield line.rejected(str(exc))
+
+    def record(self, source: Path, line: Line, obj: dict[str, object]) -> Record:
+        """The record of one JSON object (ValueError with the reason when it is not one)."""
+        raise NotImplementedError  # each JSON-lines connector implements it

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from typing import Literal
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chaperone.common.validation import known_region, known_zone
 
 CHANNEL_TYPES = (
     "email",
@@ -75,21 +75,8 @@ class District(_Strict):
     email_domains: list[str] = Field(min_length=1)
     phone_numbers: list[str] = []
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f'unknown time zone "{value}"') from exc
-        return value
-
-    @field_validator("default_region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f'unknown phone region "{value}"')
-        return value.upper()
+    _zone = field_validator("timezone")(known_zone)
+    _region = field_validator("default_region")(known_region)
 
     _email_domains = field_validator("email_domains")(_domains)
     _phone_numbers = field_validator("phone_numbers")(_numbers)

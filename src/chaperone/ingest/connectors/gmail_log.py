@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from chaperone.directory.normalize import normalize_email
-from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.jsonlines import Line, clean, describe, json_lines, json_object
-from chaperone.ingest.record import Item, Record, Rejected, clean_message_id, email_id
+from chaperone.ingest.jsonlines import JsonLinesConnector, Line, clean, describe
+from chaperone.ingest.record import Record, clean_message_id, email_id
 
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "gif", "heic", "heif", "webp", "bmp", "tif", "tiff"}
@@ -29,24 +27,13 @@ _INTEGER = re.compile(r"^\s*-?[0-9]{1,20}\s*$")
 _INT32 = 2**31 - 1
 
 
-class GmailLogConnector(Connector):
+class GmailLogConnector(JsonLinesConnector):
     """Reads Gmail log events: who sent mail to whom, when, and whether it carried images."""
 
     kind = "gmail-log"
     description = "Google Workspace Gmail logs exported from BigQuery as JSON lines"
 
-    def read(self, source: Path) -> Iterator[Item]:
-        """One record per log event; an event without sender or time is rejected."""
-        for line in json_lines(source, self.context.max_message_bytes):
-            if isinstance(line, Rejected):
-                yield line
-            elif not line.blank:
-                try:
-                    yield self._record(source, line, json_object(line))
-                except ValueError as exc:
-                    yield line.rejected(str(exc))
-
-    def _record(self, source: Path, line: Line, event: dict[str, object]) -> Record:
+    def record(self, source: Path, line: Line, event: dict[str, object]) -> Record:
         occurred_at = _timestamp(find(event, "event_info.timestamp_usec"))
         sender = _sender(find(event, "message_info.source.address"))
         recipients = _destinations(event)

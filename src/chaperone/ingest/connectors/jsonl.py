@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from chaperone.directory.normalize import normalize_email, normalize_social
-from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.fields import local_time, platform_id
-from chaperone.ingest.jsonlines import Line, clean, describe, json_lines, json_object
+from chaperone.ingest.jsonlines import JsonLinesConnector, Line, clean, describe
 from chaperone.ingest.record import (
-    Item,
     Record,
-    Rejected,
     clean_message_id,
     email_id,
     stable_id,
@@ -32,24 +28,13 @@ _SOCIAL = re.compile(r"^([a-z0-9][a-z0-9-]*):@?([^\s@:/]+)$", re.IGNORECASE | re
 _PHONE_SCHEMES = ("tel", "sms")
 
 
-class JsonlConnector(Connector):
+class JsonlConnector(JsonLinesConnector):
     """Reads records in Chaperone's normalized shape, e.g. from a platform's own export."""
 
     kind = "jsonl"
     description = "Normalized communication records, one JSON object a line, from any system"
 
-    def read(self, source: Path) -> Iterator[Item]:
-        """One record per non-blank line; a line that cannot be one is rejected."""
-        for line in json_lines(source, self.context.max_message_bytes):
-            if isinstance(line, Rejected):
-                yield line
-            elif not line.blank:
-                try:
-                    yield self._record(source, line, json_object(line))
-                except ValueError as exc:
-                    yield line.rejected(str(exc))
-
-    def _record(self, source: Path, line: Line, obj: dict[str, object]) -> Record:
+    def record(self, source: Path, line: Line, obj: dict[str, object]) -> Record:
         channel = _required(obj, "channel_type").lower()
         if channel not in CHANNEL_TYPES:
             raise ValueError(f'channel_type: unknown channel type "{channel}"')
