@@ -100,6 +100,7 @@ def report(
     records = count_records(lake_path(context.settings.home))
     html = render(found, ReportContext(
         district=view.registry.district.name, policy="9052 (version " + ", ".join(versions) + ")",
-        records=records, generated_at=dt.datetime.now(dt.UTC)))
+        records=records, generated_at=dt.datetime.now(dt.UTC),
+        platform_names={p.id: p.name for p in view.registry.platforms}))
     write(out, html)
     line(f"wrote {out} ({len(found)} findings)")

@@ -113,6 +113,7 @@ def _report(settings: Settings, store: Store, view: RegistryView) -> Path:
         district=view.registry.district.name,
         policy="9052 (version " + ", ".join(versions) + ")",
         records=count_records(LakeLayout(settings.home / "lake")),
-        generated_at=dt.datetime.now(dt.UTC)))
+        generated_at=dt.datetime.now(dt.UTC),
+        platform_names={p.id: p.name for p in view.registry.platforms}))
     write(out, html)
     return out

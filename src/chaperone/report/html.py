@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class ReportContext:
     policy: str
     records: int
     generated_at: dt.datetime
+    platform_names: dict[str, str] = field(default_factory=dict)
 
 
 def _week(day: dt.date) -> str:
@@ -67,8 +68,9 @@ def render(findings: list[Finding], context: ReportContext) -> str:
                   colour=1),
         bar_chart("Findings by channel type", _counts([f.channel_type for f in findings]),
                   colour=2),
-        bar_chart("Findings by platform", _counts([f.platform or "direct (no platform)"
-                                                   for f in findings]), colour=3),
+        bar_chart("Findings by platform", _counts([
+            context.platform_names.get(f.platform, f.platform) if f.platform
+            else "direct (no platform)" for f in findings]), colour=3),
         bar_chart("Findings by rule", _counts([f"{f.rule_id} ({f.citation})" for f in findings]),
                   colour=4),
     ]
