@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,6 +27,13 @@ class Settings(BaseModel):
     ingest_max_parts: int = Field(default=1000, ge=1)
     ingest_batch_size: int = Field(default=20_000, ge=1)
     spark_master: str = "local[*]"
+    gateway_mode: Literal["enforce", "monitor"] = "enforce"
+    gateway_actions: dict[str, str] = Field(
+        default_factory=lambda: {"9052-A-direct": "REJECT", "9052-A-platform": "REJECT"}
+    )
+    gateway_fail_action: str = "DUNNO"
+    gateway_idle_seconds: float = Field(default=300.0, gt=0)
+    gateway_max_connections: int = Field(default=1000, ge=1)
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -57,6 +65,9 @@ class Settings(BaseModel):
         for name in ENVIRONMENT:
             if env.get(f"CHAPERONE_{name.upper()}"):
                 values[name] = env[f"CHAPERONE_{name.upper()}"]
+        if env.get("CHAPERONE_GATEWAY_ACTIONS"):  # e.g. "9052-A-direct=HOLD,9052-A-platform=WARN"
+            pairs = (item.partition("=") for item in env["CHAPERONE_GATEWAY_ACTIONS"].split(","))
+            values["gateway_actions"] = {k.strip(): v.strip() for k, _s, v in pairs if k.strip()}
         return cls.model_validate(values)
 
 
@@ -69,4 +80,8 @@ ENVIRONMENT = (
     "ingest_max_parts",
     "ingest_batch_size",
     "spark_master",
+    "gateway_mode",
+    "gateway_fail_action",
+    "gateway_idle_seconds",
+    "gateway_max_connections",
 )

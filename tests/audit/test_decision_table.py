@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.world import CASES, write_world
+from tests.audit.world import CASES, load_world
 from tests.conftest import Cli
 
 EXPORT_COLUMNS = [
@@ -16,15 +16,6 @@ EXPORT_COLUMNS = [
     "channel_type", "platform", "message_id", "source_ref", "sender", "recipients",
     "subject_person_id", "counterpart_person_ids", "explanation",
 ]  # fmt: skip
-
-
-def load_world(cli: Cli, folder: Path) -> None:
-    files = write_world(folder)
-    cli.ok("registry", "import", files["registry"])
-    cli.ok("directory", "import", "oneroster", files["roster"])
-    cli.ok("directory", "import", "people", files["people"])
-    cli.ok("directory", "import", "contacts", files["contacts"])
-    cli.ok("ingest", "jsonl", files["records"])
 
 
 def exported(cli: Cli, folder: Path) -> list[dict[str, str]]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.conftest import Cli
 
 REGISTRY = """\
 district:
@@ -141,3 +145,13 @@ def write_world(folder: Path) -> dict[str, Path]:
     ]
     files["records"].write_text("\n".join(lines) + "\n")
     return files
+
+
+def load_world(cli: Cli, folder: Path) -> None:
+    """Import the world's registry and people and ingest its records through the CLI."""
+    files = write_world(folder)
+    cli.ok("registry", "import", files["registry"])
+    cli.ok("directory", "import", "oneroster", files["roster"])
+    cli.ok("directory", "import", "people", files["people"])
+    cli.ok("directory", "import", "contacts", files["contacts"])
+    cli.ok("ingest", "jsonl", files["records"])

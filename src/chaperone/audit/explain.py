@@ -8,6 +8,7 @@ from typing import Any
 
 from chaperone.audit.inputs import AuditInputs, PersonInfo
 from chaperone.audit.query import RuleWindow
+from chaperone.registry.models import Platform
 
 VERBS = {
     "email": "emailed",
@@ -54,16 +55,10 @@ def _account(row: dict[str, Any]) -> str:
     return "number" if str(row["sender"]).startswith("+") else "address"
 
 
-def alternative(inputs: AuditInputs, row: dict[str, Any]) -> str:
-    """An approved platform the district would have the subject use instead."""
-    pairs = {
-        f"staff-{p}"
-        for p, flag in (
-            ("student", row["record_has_student"]),
-            ("parent", row["record_has_parent"]),
-        )
-        if flag
-    }
+def alternative_platform(inputs: AuditInputs, row: dict[str, Any]) -> Platform | None:
+    """An approved platform the district would have the subject use instead, if any."""
+    flags = (("student", row["record_has_student"]), ("parent", row["record_has_parent"]))
+    pairs = {f"staff-{population}" for population, flag in flags if flag}
     day = row["local_date"]
     for platform in sorted(inputs.platforms.values(), key=lambda p: p.name):
         if (
@@ -73,8 +68,16 @@ def alternative(inputs: AuditInputs, row: dict[str, Any]) -> str:
             and (platform.approved_on is None or platform.approved_on <= day)
             and (platform.expires_on is None or day <= platform.expires_on)
         ):
-            return f"district accounts or an approved platform such as {platform.name}"
-    return "district accounts or a district-approved platform"
+            return platform
+    return None
+
+
+def alternative(inputs: AuditInputs, row: dict[str, Any]) -> str:
+    """What §A asks for instead, naming an approved platform when there is one."""
+    platform = alternative_platform(inputs, row)
+    if platform is None:
+        return "district accounts or a district-approved platform"
+    return f"district accounts or an approved platform such as {platform.name}"
 
 
 def _platform_reason(inputs: AuditInputs, row: dict[str, Any]) -> str:

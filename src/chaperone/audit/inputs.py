@@ -45,6 +45,7 @@ class AuditInputs:
     """The directory and registry as an audit sees them."""
 
     timezone: str
+    district_domains: list[str] = field(default_factory=list)
     accounts: dict[str, list[Party]] = field(default_factory=dict)
     guardians: set[tuple[str, str]] = field(default_factory=set)
     platforms: dict[str, Platform] = field(default_factory=dict)
@@ -65,7 +66,8 @@ class AuditInputs:
 def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
     """Audit inputs from the store and the registry in force."""
     view = registry or require_current(session)
-    inputs = AuditInputs(timezone=view.registry.district.timezone)
+    district = view.registry.district
+    inputs = AuditInputs(timezone=district.timezone, district_domains=list(district.email_domains))
     _platforms(inputs, view)
     people = session.scalars(
         select(Person).options(selectinload(Person.accounts), selectinload(Person.orgs))

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from chaperone.cli import audit, demo, directory, ingest, policy, registry
+from chaperone.cli import audit, demo, directory, gateway, ingest, policy, registry
 from chaperone.cli.context import AppContext
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.settings import Settings
@@ -25,6 +25,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(ingest.app, name="ingest")
 app.command("audit")(audit.audit)
 app.command("report")(audit.report)
+app.command("gateway")(gateway.gateway)
 app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 

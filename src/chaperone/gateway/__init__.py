@@ -1,0 +1,1 @@
+"""The gateway: Policy 9052 at the district's Postfix, before delivery."""

@@ -1,0 +1,99 @@
+"""Decisions from the policy: the audit's rules, per message, in memory, no database trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaperone.audit.explain import alternative_platform
+from chaperone.audit.facts import record_facts
+from chaperone.audit.inputs import AuditInputs
+from chaperone.audit.python_engine import matches
+from chaperone.audit.query import RuleWindow
+from chaperone.directory.normalize import normalize_email
+from chaperone.gateway.protocol import DUNNO, PolicyRequest
+from chaperone.policy.compiler import column_name
+
+ACTIONS = ("REJECT", "HOLD", "PREPEND", "WARN", "DUNNO")
+SEVERITY = {"REJECT": 4, "HOLD": 3, "PREPEND": 2, "WARN": 1, "DUNNO": 0}
+MAX_INSTANCES = 10_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the gateway answers, and why."""
+
+    action: str
+    rule_id: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class Decider:
+    """Judges one request with the rules, the directory and the registry held in memory."""
+
+    inputs: AuditInputs
+    windows: list[RuleWindow]
+    actions: dict[str, str]
+    monitor: bool = False
+    _instances: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
+
+    def decide(self, request: PolicyRequest, now: dt.datetime | None = None) -> Decision:
+        """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
+        recipients = self._recipients(request)
+        if not request.sender or not recipients:
+            return Decision(DUNNO)
+        record: dict[str, Any] = {
+            "sender": normalize_email(request.sender), "recipients": recipients,
+            "channel_type": "email", "platform": None, "has_media": False,
+            "occurred_at": now or dt.datetime.now(dt.UTC),
+        }
+        return self._judge(record)
+
+    def _recipients(self, request: PolicyRequest) -> list[str]:
+        recipient = normalize_email(request.recipient) if request.recipient else ""
+        if request.state == "RCPT":
+            if request.instance and recipient:
+                seen = self._instances.setdefault(request.instance, [])
+                seen.append(recipient)
+                self._instances.move_to_end(request.instance)
+                while len(self._instances) > MAX_INSTANCES:
+                    self._instances.popitem(last=False)
+            return [recipient] if recipient else []
+        if request.state in ("END-OF-MESSAGE", "DATA"):
+            return self._instances.pop(request.instance, [recipient] if recipient else [])
+        return [recipient] if recipient else []
+
+    def _judge(self, record: dict[str, Any]) -> Decision:
+        best = Decision(DUNNO)
+        for facts in record_facts(record, self.inputs):
+            for window in self.windows:
+                action = self.actions.get(window.rule.id, "REJECT")
+                if SEVERITY[action] > SEVERITY[best.action] and matches(window, facts):
+                    row = {column_name(k): v for k, v in facts.items()}
+                    best = Decision(action, window.rule.id, self._text(window, row))
+        if self.monitor and best.action != DUNNO:
+            return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}")
+        return best
+
+    def _text(self, window: RuleWindow, row: dict[str, Any]) -> str:
+        """``Policy 9052 §A: <rule>; use your example.k12.ny.us address or ParentSquare``."""
+        domain = self.inputs.district_domains[0] if self.inputs.district_domains else "district"
+        platform = alternative_platform(self.inputs, row)
+        instead = f"your {domain} address" + (f" or {platform.name}" if platform else "")
+        return f"Policy {window.rule.spec.citation}: {window.rule.spec.title}; use {instead}"
+
+
+def postfix_action(decision: Decision) -> str:
+    """The Postfix access(5) action for a decision."""
+    if decision.action == "REJECT":
+        return f"550 5.7.1 {decision.reason}"
+    if decision.action == "HOLD":
+        return f"HOLD {decision.reason}"
+    if decision.action == "PREPEND":
+        return f"PREPEND X-Chaperone-Policy: {decision.reason}"
+    if decision.action == "WARN":
+        return f"WARN {decision.reason}"
+    return DUNNO

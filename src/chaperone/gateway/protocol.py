@@ -1,0 +1,60 @@
+"""Postfix SMTP access policy delegation protocol (https://www.postfix.org/SMTPD_POLICY_README.html).
+
+A request is ``name=value`` lines ended by an empty line; unknown attributes are
+ignored; the answer is one ``action=…`` line and an empty line. Reply constants
+live here; every request gets exactly one answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DUNNO = "DUNNO"
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_ATTRIBUTES = 256
+
+
+class BadRequest(ValueError):
+    """A request that cannot be parsed; it still gets the fail-safe answer."""
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """The attributes Chaperone reads from a policy request."""
+
+    state: str  # protocol_state: RCPT, END-OF-MESSAGE, …
+    sender: str
+    recipient: str
+    instance: str
+    recipient_count: int
+    queue_id: str
+
+
+def parse(lines: list[bytes]) -> PolicyRequest:
+    """A request from its attribute lines (the empty line already removed)."""
+    if len(lines) > MAX_ATTRIBUTES:
+        raise BadRequest(f"more than {MAX_ATTRIBUTES} attributes")
+    values: dict[str, str] = {}
+    for raw in lines:
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise BadRequest(f"not a name=value line: {text[:80]!r}")
+        values[name.strip().lower()] = value
+    if values.get("request") != "smtpd_access_policy":
+        raise BadRequest("request=smtpd_access_policy missing")
+    count = values.get("recipient_count", "0")
+    return PolicyRequest(
+        state=values.get("protocol_state", "").upper(),
+        sender=values.get("sender", ""),
+        recipient=values.get("recipient", ""),
+        instance=values.get("instance", ""),
+        recipient_count=int(count) if count.isdigit() else 0,
+        queue_id=values.get("queue_id", ""),
+    )
+
+
+def answer(action: str) -> bytes:
+    """The response for one action (newlines in the action text are removed)."""
+    clean = " ".join(action.split())
+    return f"action={clean}\n\n".encode()
