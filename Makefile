@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOME_DEMO ?= .chaperone
 
-.PHONY: install java demo test lint typecheck pytest pytest-postgres clean
+.PHONY: install java postfix demo test lint typecheck pytest pytest-postgres clean
 
 install: $(STAMP)
 
@@ -33,7 +33,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install java
+# Postfix for the gateway's integration test (Debian's package, not configured: the test
+# writes its own loopback-only configuration and restores what was there).
+postfix:
+	@command -v postfix >/dev/null || [ -x /usr/sbin/postfix ] || { \
+	  echo "installing Debian's postfix for the gateway test"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postfix >/dev/null; }
+
+pytest: install java postfix
 	$(BIN)/pytest -q
 
 # The store and directory tests again, on a real PostgreSQL server started for the run.
