@@ -66,10 +66,17 @@ def build(
     found: dict[str, NewFinding] = {}
     for row in rows:
         for window in windows:
-            if row.get(window.column):
+            if row.get(window.column) and not _excepted(window, row, inputs):
                 finding = _finding(window, row, inputs)
                 found.setdefault(finding.finding_id, finding)
     return sorted(found.values(), key=lambda f: (f.occurred_at, f.finding_id))
+
+
+def _excepted(window: RuleWindow, row: dict[str, Any], inputs: AuditInputs) -> bool:
+    subject = row["subject_id"]
+    counterparts = [m for m in row["members"] if m != subject]
+    return inputs.excepted(window.rule.id, subject, counterparts, row["record_channel_type"],
+                           row["local_date"])
 
 
 def _finding(window: RuleWindow, row: dict[str, Any], inputs: AuditInputs) -> NewFinding:

@@ -6,14 +6,17 @@ they cannot disagree about who is who or what is approved.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from chaperone.exceptions import service as exceptions
+from chaperone.exceptions.service import Grant
 from chaperone.registry.models import Platform
 from chaperone.registry.service import RegistryView, require_current
 from chaperone.store.models import Account, GuardianLink, Person
@@ -53,6 +56,19 @@ class AuditInputs:
     platform_domains: dict[str, str] = field(default_factory=dict)
     platform_prefixes: list[tuple[str, str]] = field(default_factory=list)
     people: dict[str, PersonInfo] = field(default_factory=dict)
+    exceptions: list[Grant] = field(default_factory=list)
+
+    def excepted(self, rule_id: str, subject: str, counterparts: Iterable[str], channel: str,
+                 day: dt.date) -> bool:
+        """Whether a granted exception permits this finding."""
+        if not self.exceptions:
+            return False
+        populations = {c: self.people[c].population for c in counterparts if c in self.people}
+        return any(
+            g.covers(rule_id=rule_id, subject=subject, counterparts=counterparts,
+                     populations=populations, channel=channel, day=day)
+            for g in self.exceptions
+        )
 
     def platform_of(self, address: str) -> str | None:
         """The platform whose identifiers name an address, if any."""
@@ -86,6 +102,7 @@ def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
         party = Party(person_id, populations[person_id], is_owned)
         inputs.accounts.setdefault(address, []).append(party)
     inputs.guardians = _guardians(session)
+    inputs.exceptions = exceptions.active(session)
     return inputs
 
 

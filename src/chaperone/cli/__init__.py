@@ -9,7 +9,16 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from chaperone.cli import audit, demo, directory, gateway, ingest, policy, registry
+from chaperone.cli import (
+    audit,
+    demo,
+    directory,
+    exceptions,
+    gateway,
+    ingest,
+    policy,
+    registry,
+)
 from chaperone.cli.context import AppContext
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.settings import Settings
@@ -26,6 +35,7 @@ app.add_typer(ingest.app, name="ingest")
 app.command("audit")(audit.audit)
 app.command("report")(audit.report)
 app.command("gateway")(gateway.gateway)
+app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 

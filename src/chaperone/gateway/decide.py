@@ -73,10 +73,16 @@ class Decider:
                 action = self.actions.get(window.rule.id, "REJECT")
                 if SEVERITY[action] > SEVERITY[best.action] and matches(window, facts):
                     row = {column_name(k): v for k, v in facts.items()}
-                    best = Decision(action, window.rule.id, self._text(window, row))
+                    if not self._excepted(window, row):
+                        best = Decision(action, window.rule.id, self._text(window, row))
         if self.monitor and best.action != DUNNO:
             return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}")
         return best
+
+    def _excepted(self, window: RuleWindow, row: dict[str, Any]) -> bool:
+        counterparts = [m for m in row["members"] if m != row["subject_id"]]
+        return self.inputs.excepted(window.rule.id, row["subject_id"], counterparts,
+                                    row["record_channel_type"], row["local_date"])
 
     def _text(self, window: RuleWindow, row: dict[str, Any]) -> str:
         """``Policy 9052 §A: <rule>; use your example.k12.ny.us address or ParentSquare``."""

@@ -221,3 +221,23 @@ class AuditRun(Base):
     findings: Mapped[int] = mapped_column(Integer, default=0)
     added: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PolicyException(Base):
+    """A time-limited exception a compliance officer grants, honoured by audit and gateway."""
+
+    __tablename__ = "policy_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(255), index=True)
+    counterpart_person_id: Mapped[str | None] = mapped_column(String(255))
+    counterpart_population: Mapped[str | None] = mapped_column(String(20))
+    channel_types: Mapped[str] = mapped_column(String(255), default="")
+    rule_id: Mapped[str | None] = mapped_column(String(80))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

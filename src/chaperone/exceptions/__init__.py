@@ -1,0 +1,1 @@
+"""Exceptions: time-limited, audited permissions a compliance officer grants."""
