@@ -35,6 +35,7 @@ def test_every_row_of_the_decision_table(cli: Cli, tmp_path: Path, engine: str) 
         assert found.get(message_id, set()) == expected, message_id
 
 
+@pytest.mark.store
 def test_findings_cite_explain_and_export_exact_columns(cli: Cli, tmp_path: Path) -> None:
     load_world(cli, tmp_path)
     cli.ok("audit")
@@ -58,6 +59,7 @@ def test_findings_cite_explain_and_export_exact_columns(cli: Cli, tmp_path: Path
     assert two["recipients"] == "s1@gmail.com;t2@district.k12.us"
 
 
+@pytest.mark.store
 def test_reauditing_never_duplicates_and_a_registry_change_reevaluates(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -98,6 +100,7 @@ def test_since_and_until_are_local_dates(cli: Cli, tmp_path: Path) -> None:
     assert summary["per_rule"] == {"9052-A-platform": 1}  # only remind-after-expiry
 
 
+@pytest.mark.store
 def test_every_export_is_recorded(cli: Cli, tmp_path: Path, store: object) -> None:
     from sqlalchemy import select
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from chaperone.gateway.protocol import PolicyRequest
 from chaperone.gateway.service import build_decider
 from chaperone.settings import Settings
@@ -18,6 +20,7 @@ def found(cli: Cli, tmp_path: Path) -> set[str]:
     return {r["message_id"] for r in json.loads(out.read_text("utf-8"))}
 
 
+@pytest.mark.store
 def test_an_exception_suppresses_exactly_what_it_names(cli: Cli, tmp_path: Path) -> None:
     load_world(cli, tmp_path / "world")
     cli.ok("audit")
