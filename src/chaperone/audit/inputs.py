@@ -48,6 +48,7 @@ class AuditInputs:
     """The directory and registry as an audit sees them."""
 
     timezone: str
+    region: str = "US"
     district_domains: list[str] = field(default_factory=list)
     accounts: dict[str, list[Party]] = field(default_factory=dict)
     guardians: set[tuple[str, str]] = field(default_factory=set)
@@ -83,7 +84,8 @@ def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
     """Audit inputs from the store and the registry in force."""
     view = registry or require_current(session)
     district = view.registry.district
-    inputs = AuditInputs(timezone=district.timezone, district_domains=list(district.email_domains))
+    inputs = AuditInputs(timezone=district.timezone, region=district.default_region,
+                         district_domains=list(district.email_domains))
     _platforms(inputs, view)
     people = session.scalars(
         select(Person).options(selectinload(Person.accounts), selectinload(Person.orgs))

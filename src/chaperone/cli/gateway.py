@@ -17,10 +17,13 @@ def gateway(
     listen: str = typer.Option(
         "inet:127.0.0.1:10040", "--listen", help="inet:HOST:PORT or unix:PATH"
     ),
+    http: str | None = typer.Option(
+        None, "--http", help="Also serve POST /api/v1/decide on HOST:PORT."
+    ),
 ) -> None:
     """Answer Postfix policy requests (check_policy_service) with Policy 9052's rules."""
     context: AppContext = ctx.obj
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     context.store()  # migrate before serving
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(service.run(context.settings, listen))
+        asyncio.run(service.run(context.settings, listen, http))

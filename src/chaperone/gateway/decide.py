@@ -45,9 +45,14 @@ class Decider:
         recipients = self._recipients(request)
         if not request.sender or not recipients:
             return Decision(DUNNO)
+        return self.decide_record(normalize_email(request.sender), recipients, now=now)
+
+    def decide_record(self, sender: str, recipients: list[str], *, channel_type: str = "email",
+                      platform: str | None = None, now: dt.datetime | None = None) -> Decision:
+        """The decision for one communication given normalised addresses."""
         record: dict[str, Any] = {
-            "sender": normalize_email(request.sender), "recipients": recipients,
-            "channel_type": "email", "platform": None, "has_media": False,
+            "sender": sender, "recipients": recipients, "channel_type": channel_type,
+            "platform": platform, "has_media": channel_type == "image_sharing",
             "occurred_at": now or dt.datetime.now(dt.UTC),
         }
         return self._judge(record)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import uvicorn
+
 from chaperone.audit import inputs
 from chaperone.audit.query import rule_windows
 from chaperone.gateway.decide import ACTIONS, Decider
+from chaperone.gateway.http import create_app
 from chaperone.gateway.server import Limits, PolicyServer
 from chaperone.policy import service as policy
 from chaperone.settings import Settings
@@ -32,7 +35,7 @@ def build_decider(settings: Settings) -> Decider:
     return Decider(audit_inputs, windows, actions, monitor=settings.gateway_mode == "monitor")
 
 
-async def run(settings: Settings, listen: str) -> None:
+async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     """Serve until cancelled; SIGHUP reloads the directory and registry."""
     limits = Limits(idle_seconds=settings.gateway_idle_seconds,
                     max_connections=settings.gateway_max_connections,
@@ -41,5 +44,12 @@ async def run(settings: Settings, listen: str) -> None:
     listener = await server.serve(listen)
     server.install_reload(asyncio.get_running_loop())
     log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
+    tasks = [listener.serve_forever()]
+    if http:
+        host, _, port = http.rpartition(":")
+        config = uvicorn.Config(create_app(lambda: server.decider), host=host or "127.0.0.1",
+                                port=int(port), log_level="warning")
+        tasks.append(uvicorn.Server(config).serve())
+        log.info("decision API on http://%s/api/v1/decide", http)
     async with listener:
-        await listener.serve_forever()
+        await asyncio.gather(*tasks)
