@@ -57,5 +57,14 @@ bench-ingest: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/ingest_bench.py
 
+.PHONY: bench-gateway
+bench-gateway: install
+	$(BIN)/python bench/gateway_bench.py
+
+.PHONY: bench-audit
+bench-audit: install
+	$(BIN)/python -m pip install --quiet -e '.[bench,spark]'
+	$(BIN)/python bench/audit_bench.py
+
 clean:
 	rm -rf $(VENV) .chaperone .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chaperone.directory.normalize import (
     checked_email,
@@ -58,3 +60,13 @@ def test_social_handles_and_number_prefixes() -> None:
     assert normalize_social("Instagram", "@CoachHS") == "instagram:coachhs"
     assert phone_matches("+19145550207", ("+1914555020*",))
     assert not phone_matches("+19145550300", ("+1914555020*", "+19145550100"))
+
+
+@given(st.text(max_size=60) | st.emails())
+def test_the_fast_path_for_bare_addresses_equals_parseaddr(raw: str) -> None:
+    from email.utils import parseaddr
+
+    from chaperone.directory.normalize import normalize_addr_spec
+
+    text = raw.strip()
+    assert normalize_email(raw) == normalize_addr_spec(parseaddr(text)[1] or raw)

@@ -17,11 +17,15 @@ from email_validator import EmailNotValidError, validate_email
 POPULATIONS = ("staff", "student", "parent", "vendor", "volunteer", "contractor")
 ACCOUNT_KINDS = ("email", "phone", "social")
 _PLATFORM = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NEEDS_PARSING = re.compile(r'[\s<>"(),;:\[\]\\]')
 
 
 def normalize_email(raw: str) -> str:
     """The bare, case-folded address of a mailbox such as ``"Dana" <Dana@X.org>``."""
-    _name, address = parseaddr(raw.strip())
+    text = raw.strip()
+    if not _NEEDS_PARSING.search(text):  # a bare address: parseaddr would return it unchanged
+        return normalize_addr_spec(text)
+    _name, address = parseaddr(text)
     return normalize_addr_spec(address or raw)
 
 

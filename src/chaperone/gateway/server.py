@@ -93,21 +93,22 @@ class PolicyServer:
                 await writer.wait_closed()
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Read and answer one request; False when the client is gone."""
+        """Read and answer one request; False when the client is gone or idle too long."""
         lines: list[bytes] = []
         size = 0
-        while True:
-            try:
-                line = await asyncio.wait_for(reader.readline(), self.limits.idle_seconds)
-            except (TimeoutError, ValueError):
-                return False  # idle too long, or a line longer than the stream limit
-            if not line:
-                return False  # disconnected (mid-request: nothing to answer)
-            size += len(line)
-            if line in (b"\n", b"\r\n"):
-                break
-            if size <= self.limits.max_request_bytes:
-                lines.append(line.rstrip(b"\n"))
+        try:
+            async with asyncio.timeout(self.limits.idle_seconds):  # one timer per request
+                while True:
+                    line = await reader.readline()
+                    if not line:
+                        return False  # disconnected (mid-request: nothing to answer)
+                    size += len(line)
+                    if line in (b"\n", b"\r\n"):
+                        break
+                    if size <= self.limits.max_request_bytes:
+                        lines.append(line.rstrip(b"\n"))
+        except (TimeoutError, ValueError):
+            return False  # idle too long, or a line longer than the stream limit
         writer.write(answer(self._action(lines, size)))
         await writer.drain()
         self.answered += 1
