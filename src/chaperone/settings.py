@@ -27,6 +27,7 @@ class Settings(BaseModel):
     ingest_max_parts: int = Field(default=1000, ge=1)
     ingest_batch_size: int = Field(default=20_000, ge=1)
     spark_master: str = "local[*]"
+    audit_memory_limit: str = "3GB"
     gateway_mode: Literal["enforce", "monitor"] = "enforce"
     gateway_actions: dict[str, str] = Field(
         default_factory=lambda: {"9052-A-direct": "REJECT", "9052-A-platform": "REJECT"}
@@ -80,6 +81,7 @@ ENVIRONMENT = (
     "ingest_max_parts",
     "ingest_batch_size",
     "spark_master",
+    "audit_memory_limit",
     "gateway_mode",
     "gateway_fail_action",
     "gateway_idle_seconds",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import duckdb
@@ -48,9 +49,14 @@ def run(
     windows: list[RuleWindow],
     since: dt.date | None = None,
     until: dt.date | None = None,
+    *,
+    memory_limit: str | None = None,
 ) -> list[Row]:
-    """Facts rows that match a rule, as dictionaries."""
+    """Facts rows that match a rule, as dictionaries (spilling to the lake past the limit)."""
     with connect() as db:
+        if memory_limit:
+            db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
+            db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")
         for name, table in tables(inputs).items():
             db.register(name, table)
         records_view(db, layout, since, until)
@@ -58,3 +64,11 @@ def run(
         result = db.execute(query.sql(dialect="duckdb"))
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _size(text: str) -> str:
+    """A DuckDB memory size such as ``3GB`` (refusing anything else before it reaches SQL)."""
+    value = text.strip().upper().replace(" ", "")
+    if not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", value):
+        raise ValueError(f'not a memory size: "{text}"')
+    return value

@@ -123,8 +123,12 @@ BACKENDS = {
 }
 
 
-def facts_query(backend: Backend, timezone: str) -> exp.Query:
-    """The facts relation as a syntax tree for one backend and district time zone."""
+def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None) -> exp.Query:
+    """The facts relation as a syntax tree for one backend and district time zone.
+
+    ``fields`` names the vocabulary fields the rules read; work only other fields
+    need (the guardian joins) is left out of the query.
+    """
     zoneinfo.ZoneInfo(timezone)  # refuse an unknown zone before it reaches SQL
     tree = sqlglot.parse_one(FACTS_SQL, read="duckdb")
     local = exp.AtTimeZone(
@@ -146,8 +150,28 @@ def facts_query(backend: Backend, timezone: str) -> exp.Query:
         return node
 
     query = tree.transform(substitute)
+    if fields is not None and "record.guardian_copied" not in fields:
+        query = _without_guardians(query)
     assert isinstance(query, exp.Query)
     return query
+
+
+def _without_guardians(query: exp.Expr) -> exp.Expr:
+    """The facts without the ``copied`` CTE and its join; the field is then always false."""
+
+    def prune(node: exp.Expr) -> exp.Expr | None:
+        if isinstance(node, exp.CTE) and node.alias == "copied":
+            return None
+        if isinstance(node, exp.Join) and isinstance(node.this, exp.Table) \
+                and node.this.name == "copied":
+            return None
+        if isinstance(node, exp.Alias) and node.alias == "copied":
+            return exp.alias_(exp.false(), "copied")
+        return node
+
+    pruned = query.transform(prune)
+    assert pruned is not None
+    return pruned
 
 
 # ---- the same facts in Python, for one record (the gateway; property tests) ----

@@ -32,10 +32,10 @@ Engine = Callable[
 ENGINES = ("duckdb", "spark")
 
 
-def _engine(name: str, spark_master: str) -> Engine:
+def _engine(name: str, spark_master: str, memory_limit: str | None) -> Engine:
     """The engine's run function; PySpark is imported only when Spark is asked for."""
     if name == "duckdb":
-        return duckdb_engine.run
+        return functools.partial(duckdb_engine.run, memory_limit=memory_limit)
     from chaperone.audit import spark_engine
 
     return functools.partial(spark_engine.run, master=spark_master)
@@ -66,6 +66,7 @@ def run(
     dry_run: bool = False,
     draft: Path | None = None,
     spark_master: str = "local[*]",
+    memory_limit: str | None = None,
 ) -> AuditSummary:
     """Audit the lake; save findings unless this is a dry run (a draft pack implies one)."""
     if engine not in ENGINES:
@@ -74,7 +75,7 @@ def run(
     windows = rule_windows(packs)
     view = require_current(session)
     audit_inputs = inputs.load(session, view)
-    rows = _engine(engine, spark_master)(layout, audit_inputs, windows, since, until)
+    rows = _engine(engine, spark_master, memory_limit)(layout, audit_inputs, windows, since, until)
     new = findings.build(windows, rows, audit_inputs)
     summary = AuditSummary(
         engine,

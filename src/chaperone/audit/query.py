@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from chaperone.audit.facts import Backend, facts_query
 from chaperone.policy.compiler import compile_condition, compile_subject
+from chaperone.policy.conditions import fields_of
 from chaperone.policy.models import Pack, Rule
 
 
@@ -71,7 +72,8 @@ def audit_query(
         )
         for w in windows
     ]
-    facts = facts_query(backend, timezone).subquery("facts")
+    needed = set().union(*(fields_of(w.rule.condition) for w in windows)) if windows else set()
+    facts = facts_query(backend, timezone, needed).subquery("facts")
     select = exp.select(
         "*", *(exp.alias_(exp.paren(m), w.column) for m, w in zip(matches, windows, strict=True))
     ).from_(facts)

@@ -53,6 +53,7 @@ def audit(
             since=_date(since, "--since"),
             until=_date(until, "--until"),
             spark_master=context.settings.spark_master,
+            memory_limit=context.settings.audit_memory_limit,
             dry_run=dry_run,
             draft=policy,
         )
