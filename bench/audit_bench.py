@@ -58,6 +58,10 @@ from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import connect
 from chaperone.policy.loader import builtin
 from chaperone.registry.models import Identifiers, Platform
+from chaperone.settings import Settings
+
+# The audit runs with the product's default memory limit, as `chaperone audit` does.
+MEMORY_LIMIT = Settings().audit_memory_limit
 
 HAND_GOAL = 0.8  # chaperone at least 0.8x the hand-written DuckDB query
 PYTHON_GOAL = 5.0  # chaperone at least 5x the per-record Python loop
@@ -551,7 +555,7 @@ def chaperone_child(args: argparse.Namespace) -> None:
     windows = rule_windows(builtin())
     before = peak_rss_mb()
     start = time.perf_counter()
-    rows = duckdb_engine.run(layout, district.inputs, windows)
+    rows = duckdb_engine.run(layout, district.inputs, windows, memory_limit=MEMORY_LIMIT)
     seconds = time.perf_counter() - start
     found = sorted(flagged(rows, windows))
     pq.write_table(
@@ -606,7 +610,9 @@ def measure_duckdb(args: argparse.Namespace, layout: LakeLayout, district: Distr
         theirs.append(seconds)
         print(f"    hand-written run {attempt}: {seconds:.2f} s, {len(found):,} rows")
         if attempt < args.runs:
-            seconds, rows = timed(1, lambda: duckdb_engine.run(layout, inputs, windows))
+            seconds, rows = timed(
+                1, lambda: duckdb_engine.run(layout, inputs, windows, memory_limit=MEMORY_LIMIT)
+            )
             ours.append(seconds)
             same = same and flagged(rows, windows) == triples
             print(f"    chaperone run {attempt + 1}: {seconds:.2f} s, {len(rows):,} matched rows")
