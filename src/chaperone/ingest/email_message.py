@@ -10,9 +10,20 @@ Plain address lists are read by a strict fast path that gives what
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.context
+import os
 import re
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -32,6 +43,23 @@ from chaperone.ingest.record import (
 )
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# What a worker process reads: (ref, message bytes, the mbox From_ line before it or b""),
+# or an item decided already (a message too large to send), passed through in its place.
+Job = tuple[str, bytes, bytes] | Rejected
+CHUNK_MESSAGES = 500  # messages a worker reads per task
+CHUNK_BYTES = 4 * 1024 * 1024
+PENDING_CHUNKS = 64  # tasks in flight: enough to keep the workers busy while the lake is written
+PENDING_BYTES = 128 * 1024 * 1024
+PARALLEL_MIN_MESSAGES = 4_000  # fewer are read in this process: starting workers costs ~1 s
+MAX_WORKERS = 4
+START_METHOD = "forkserver"
+_WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 RECIPIENT_HEADERS = ("to", "cc", "bcc")
 MAILBOX_HEADERS = ("delivered-to", "x-original-to")
 # A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,
@@ -141,16 +169,27 @@ def _first(headers: dict[str, list[str]], name: str) -> str | None:
 def _addresses(
     headers: dict[str, list[str]], names: tuple[str, ...], exclude: tuple[str, ...]
 ) -> tuple[str, ...]:
-    values = [v for name in names for v in headers.get(name, [])]
+    values = tuple(v for name in names for v in headers.get(name, []))
     if not values:
         return ()
+    return tuple(a for a in normalized_addresses(values) if a not in exclude)
+
+
+@functools.lru_cache(maxsize=16384)
+def normalized_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The distinct addresses of address-list header values, normalised, in order.
+
+    The addr-specs ``getaddresses`` finds (through ``plain_addr_specs`` when the values
+    are plain), each as ``normalize_addr_spec`` leaves it; those without an ``@`` are
+    dropped. Cached: a mailbox repeats its correspondents' headers.
+    """
     specs = plain_addr_specs(values)
     if specs is None:
         specs = [address for _display, address in getaddresses(values)]
     found: dict[str, None] = {}
     for address in specs:
         normalized = utf8(normalize_addr_spec(address))
-        if "@" in normalized and normalized not in exclude:
+        if "@" in normalized:
             found[normalized] = None
     return tuple(found)
 
@@ -237,3 +276,198 @@ def _structure(
         return Structure()
     limits = Limits(depth=context.max_nesting, parts=context.max_parts)
     return scan(content_type, data[body_start:], limits=limits)
+
+
+def read_all(
+    jobs: Iterable[Job], count: int, *, context: IngestContext, kind: str, mailbox: bool
+) -> Iterator[Item]:
+    """The item of each of ``count`` jobs, in order; by worker processes when it pays."""
+    workers = min(available_cpus(), MAX_WORKERS)
+    if count < PARALLEL_MIN_MESSAGES or workers < 2:
+        for job in jobs:
+            yield read_job(job, context=context, kind=kind, mailbox=mailbox)
+    else:
+        yield from read_in_workers(
+            jobs, context=context, kind=kind, mailbox=mailbox, workers=workers
+        )
+
+
+def read_job(job: Job, *, context: IngestContext, kind: str, mailbox: bool) -> Item:
+    """The item of one job."""
+    if isinstance(job, Rejected):
+        return job
+    ref, data, from_line = job
+    return read_message(
+        data,
+        context=context,
+        kind=kind,
+        ref=ref,
+        mailbox=mailbox,
+        envelope_date=from_line_date(from_line) if from_line else None,
+    )
+
+
+def from_line_date(line: bytes) -> dt.datetime | None:
+    """The date of an mbox ``From sender Tue Sep 14 13:02:11 2026`` line, taken as UTC."""
+    parts = line.decode("latin-1").split(None, 2)
+    if len(parts) < 3:
+        return None
+    words = parts[2].split()[-5:]
+    value = _asctime(words)
+    if value is None:
+        try:
+            value = dt.datetime.strptime(" ".join(words), "%a %b %d %H:%M:%S %Y")
+        except ValueError:
+            try:
+                return parsedate_to_datetime(parts[2]).astimezone(dt.UTC)
+            except (TypeError, ValueError, IndexError):
+                return None
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _asctime(words: list[str]) -> dt.datetime | None:
+    """``Tue Sep 14 13:02:11 2026`` as strptime reads it, for that usual spelling only."""
+    if len(words) != 5 or words[0] not in _WEEKDAYS:
+        return None
+    _weekday, month, day, time, year = words
+    if (
+        month not in _MONTHS
+        or not (day.isdigit() and len(day) <= 2)
+        or not (len(time) == 8 and time[2] == time[5] == ":")
+        or not (time[:2] + time[3:5] + time[6:]).isdigit()
+        or not (year.isdigit() and len(year) == 4)
+    ):
+        return None
+    try:
+        return dt.datetime(
+            int(year), _MONTHS[month], int(day), int(time[:2]), int(time[3:5]), int(time[6:])
+        )
+    except ValueError:
+        return None
+
+
+def read_jobs(jobs: list[Job], *, context: IngestContext, kind: str, mailbox: bool) -> list[Item]:
+    """The item of every job, in order (one worker task)."""
+    return [read_job(job, context=context, kind=kind, mailbox=mailbox) for job in jobs]
+
+
+def available_cpus() -> int:
+    """How many CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def read_in_workers(
+    jobs: Iterable[Job], *, context: IngestContext, kind: str, mailbox: bool, workers: int
+) -> Iterator[Item]:
+    """The item of every job, in the jobs' order, read by ``workers`` processes.
+
+    The result is what ``read_jobs`` gives in this process, item for item: chunks of
+    jobs go to the workers and come back in the order they were sent. While the
+    oldest chunk is not back (the workers are starting, or behind), this process
+    reads the newest chunk no worker has started. Records are only built, never
+    written, here and in the workers: writing stays with the caller. Without process
+    support, or when a worker dies, the chunks left are read here.
+
+    Workers are forked from a "forkserver" that has imported this module (and, as
+    multiprocessing requires, the main module: a script that ingests must guard its
+    work with ``if __name__ == "__main__"``). They inherit no open file or thread of
+    this process, and exit when it is gone, even SIGKILLed.
+    """
+    read = functools.partial(read_jobs, context=context, kind=kind, mailbox=mailbox)
+    try:
+        start = multiprocessing.get_context(START_METHOD)
+        if isinstance(start, multiprocessing.context.ForkServerContext):
+            start.set_forkserver_preload(["__main__", __name__])
+        pool = ProcessPoolExecutor(workers, mp_context=start, initializer=_exit_with_parent)
+    except (OSError, ImportError, NotImplementedError, ValueError):  # no process support
+        for some, _bytes in _chunked(jobs):
+            yield from read(some)
+        return
+    pending: deque[_Task] = deque()
+    try:
+        for chunk in _chunked(jobs):
+            pending.append(_submit(pool, read, chunk))
+            while len(pending) >= PENDING_CHUNKS or _in_flight(pending) >= PENDING_BYTES:
+                yield from _take(pending, read)
+        while pending:
+            yield from _take(pending, read)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Task:
+    """A chunk of jobs, sent to a worker (future) or read here (items)."""
+
+    jobs: list[Job]
+    size: int
+    future: Future[list[Item]] | None = None
+    items: list[Item] | None = None
+
+
+def _chunked(jobs: Iterable[Job]) -> Iterator[tuple[list[Job], int]]:
+    chunk: list[Job] = []
+    size = 0
+    for job in jobs:
+        chunk.append(job)
+        size += 0 if isinstance(job, Rejected) else len(job[1])
+        if len(chunk) >= CHUNK_MESSAGES or size >= CHUNK_BYTES:
+            yield chunk, size
+            chunk, size = [], 0
+    if chunk:
+        yield chunk, size
+
+
+# What submitting may raise when the workers cannot start or have died.
+_POOL_ERRORS = (BrokenProcessPool, RuntimeError, OSError, EOFError)
+
+
+def _submit(
+    pool: ProcessPoolExecutor, read: functools.partial[list[Item]], chunk: tuple[list[Job], int]
+) -> _Task:
+    jobs, size = chunk
+    try:
+        return _Task(jobs, size, future=pool.submit(read, jobs))
+    except _POOL_ERRORS:  # no workers: read it here
+        return _Task(jobs, size, items=read(jobs))
+
+
+def _in_flight(pending: deque[_Task]) -> int:
+    return sum(task.size for task in pending if task.items is None)
+
+
+def _take(pending: deque[_Task], read: functools.partial[list[Item]]) -> list[Item]:
+    """The items of the oldest task, reading not-yet-started ones here while waiting."""
+    head = pending[0]
+    while head.items is None and head.future is not None and not head.future.done():
+        idle = next(
+            (t for t in reversed(pending) if t.items is None and t.future and t.future.cancel()),
+            None,
+        )
+        if idle is None:
+            wait_for([head.future])
+        else:
+            idle.items = read(idle.jobs)
+    pending.popleft()
+    if head.items is not None:
+        return head.items
+    assert head.future is not None
+    try:
+        return head.future.result()
+    except BrokenProcessPool:  # a worker died (killed, out of memory): read it here
+        return read(head.jobs)
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit when the process that started it is gone (even SIGKILLed)."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_wait_then_exit, args=(parent.sentinel,), daemon=True).start()
+
+
+def _wait_then_exit(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -56,6 +57,13 @@ def ingest(
     batch_size: int = 20_000,
 ) -> list[SourceReport]:
     """Ingest every source the paths name; each source is reported on its own."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker process importing a main module that ingests without the guard: it
+        # would wait for the lake's lock while its parent waits for it.
+        raise ChaperoneError(
+            "ingest was started while a worker process was starting up: a script that "
+            'ingests must guard its work with: if __name__ == "__main__"'
+        )
     connector = connector_for(kind, context)
     sources = [s for path in paths for s in _expand(connector, path)]
     reports = []

@@ -164,6 +164,8 @@ def split_parts(
             if limit is not None and len(parts) > limit:
                 return parts
         if close:
+            if start is None:
+                defects.append("StartBoundaryNotFound")
             return parts
         start = bound = position = end
     if start is None:

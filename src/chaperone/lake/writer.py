@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
+PUBLISH_THREADS = 16  # files published at once: the file system commits their fsyncs together
+
+
 class LakeWriter:
     """Writes batches into a lake; the caller holds the lake's lock."""
 
@@ -51,6 +55,8 @@ class LakeWriter:
         self.run_id = run_id
         self.db = connect()
         self._parts = 0
+        self._known = False  # whether the temp table ``known`` holds the lake's record ids
+        self._unfolded: list[Path] = []  # record files published since, not yet in ``known``
 
     def close(self) -> None:
         """Release the DuckDB connection."""
@@ -66,47 +72,78 @@ class LakeWriter:
         finally:
             self.db.unregister("batch")
 
-    def write_query(self, query: str) -> Written:
+    def write_query(
+        self, query: str, *, total: int | None = None, unique: bool = False, sort: bool = True
+    ) -> Written:
         """Store the new records a query over this writer's DuckDB returns.
 
         The query yields the record columns plus an ``ordinal`` that decides which
-        of two rows with one record_id is kept (the lower).
+        of two rows with one record_id is kept (the lower). A caller that knows how
+        many rows the query yields passes ``total``, and ``unique`` when no two of them
+        share a record_id (one row per message id): the query then runs once, straight
+        into the files, instead of being materialised, counted and deduplicated first.
+        ``sort=False`` leaves each day file's rows in no particular order, sparing a
+        bulk load the sort of every row (readers never rely on the order).
         """
-        existing = (
-            f"SELECT record_id FROM read_parquet('{self.layout.record_glob()}')"
-            if self.layout.has_records()
-            else "SELECT NULL::VARCHAR AS record_id WHERE false"
+        known = self._known_ids()
+        source = f"({query})"
+        if total is None:
+            self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {query}")
+            total, source = self._count("incoming"), "incoming"
+        first = (
+            ""
+            if unique
+            else "QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY ordinal) = 1"
         )
-        columns = ", ".join(COLUMNS)
-        self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {query}")
-        total = self._count("incoming")
-        self.db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE fresh AS
-            SELECT {columns}, strftime(occurred_at, '%Y-%m-%d') AS day FROM incoming
-            WHERE record_id NOT IN ({existing})
-            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY ordinal) = 1"""
+        stored = self._publish_partitioned(
+            f"""SELECT {", ".join(COLUMNS)}, strftime(occurred_at, '%Y-%m-%d') AS day
+            FROM {source} WHERE record_id NOT IN ({known}) {first}
+            {"ORDER BY occurred_at, record_id" if sort else ""}"""
         )
-        self.db.execute("DROP TABLE incoming")
-        stored = self._count("fresh")
-        if stored:
-            self._publish_partitioned()
+        if source == "incoming":
+            if stored:
+                self.db.execute("INSERT INTO known SELECT record_id FROM incoming")
+                self._unfolded.clear()
+            self.db.execute("DROP TABLE incoming")
         return Written(stored, total - stored)
+
+    def _known_ids(self) -> str:
+        """A query of every record_id in the lake (the lock keeps other writers out)."""
+        if not self._known:
+            existing = (
+                f"SELECT record_id FROM read_parquet('{self.layout.record_glob()}')"
+                if self.layout.has_records()
+                else "SELECT NULL::VARCHAR AS record_id WHERE false"
+            )
+            self.db.execute(f"CREATE OR REPLACE TEMP TABLE known AS {existing}")
+            self._known = True
+            self._unfolded.clear()
+        elif self._unfolded:
+            files = ", ".join(_literal(str(p)) for p in self._unfolded)
+            self.db.execute(f"INSERT INTO known SELECT record_id FROM read_parquet([{files}])")
+            self._unfolded.clear()
+        return "SELECT record_id FROM known"
 
     def _count(self, name: str) -> int:
         row = next(iter(self.db.execute(f"SELECT count(*) FROM {name}").fetchall()), None)
         return int(row[0]) if row else 0
 
-    def _publish_partitioned(self) -> None:
+    def _publish_partitioned(self, query: str) -> int:
+        """Write the rows of a query (with a ``day``) as day files, publish them: how many."""
         staging = self.layout.new_staging()
         self._parts += 1
         pattern = f"part-{self.run_id}-{self._parts:05d}-{{i}}"
-        self.db.execute(
-            f"COPY (SELECT * FROM fresh ORDER BY occurred_at, record_id) TO '{staging}' "
+        row = self.db.execute(
+            f"COPY ({query}) TO '{staging}' "
             f"(FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN '{pattern}', "
             "COMPRESSION zstd)"
-        )
-        for staged in sorted(staging.rglob("*.parquet")):
-            publish(staged, self.layout.records / staged.parent.name / staged.name)
+        ).fetchone()
+        written = int(row[0]) if row else 0
+        staged = sorted(staging.rglob("*.parquet"))
+        finals = [self.layout.records / file.parent.name / file.name for file in staged]
+        _publish_all(staged, finals)
+        self._unfolded.extend(finals)
+        return written
 
     def write_rejected(
         self, kind: str, source: str, source_digest: str, rejected: list[Rejected]
@@ -138,16 +175,16 @@ class LakeWriter:
         return self._write_quarantine(table)
 
     def _write_quarantine(self, table: pa.Table) -> int:
-        self.db.register("rejects", table)
+        self.db.register("rejects", table.append_column("ordinal", pa.array(range(len(table)))))
         existing = (
             f"SELECT quarantine_id FROM read_parquet('{self.layout.quarantine}/*.parquet')"
             if self.layout.has_quarantine()
             else "SELECT NULL::VARCHAR AS quarantine_id WHERE false"
         )
         self.db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE fresh_rejects AS SELECT * FROM rejects
-            WHERE quarantine_id NOT IN ({existing})
-            QUALIFY row_number() OVER (PARTITION BY quarantine_id) = 1"""
+            f"""CREATE OR REPLACE TEMP TABLE fresh_rejects AS SELECT * EXCLUDE (ordinal)
+            FROM rejects WHERE quarantine_id NOT IN ({existing})
+            QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY ordinal) = 1"""
         )
         self.db.unregister("rejects")
         count = self._count("fresh_rejects")
@@ -157,6 +194,21 @@ class LakeWriter:
             self.db.execute(f"COPY fresh_rejects TO '{staged}' (FORMAT parquet)")
             publish(staged, self.layout.quarantine / staged.name)
         return len(table)
+
+
+def _publish_all(staged: list[Path], finals: list[Path]) -> None:
+    """Publish whole files, many at once: their fsyncs are committed together.
+
+    Each file is synced before its rename, as ``publish`` does; the files of one
+    write appear in no particular order, each complete.
+    """
+    if staged:
+        with ThreadPoolExecutor(min(PUBLISH_THREADS, len(staged))) as pool:
+            list(pool.map(publish, staged, finals))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _located(position: str, prefix: str) -> str:

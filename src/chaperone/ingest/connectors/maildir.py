@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.email_message import read_message
+from chaperone.ingest.email_message import Job, read_all
 from chaperone.ingest.record import Item, Rejected
 
 
@@ -30,13 +30,20 @@ class MaildirConnector(Connector):
         )
         if not files and not (source / "cur").is_dir():
             raise InputError([Problem(str(source), None, "not a Maildir folder (no cur/ or new/)")])
+        yield from read_all(
+            self._jobs(source, files),
+            len(files),
+            context=self.context,
+            kind=self.kind,
+            mailbox=True,
+        )
+
+    def _jobs(self, source: Path, files: Sequence[Path]) -> Iterator[Job]:
+        limit = self.context.max_message_bytes
         for file in files:
             ref = self.ref(source, str(file.relative_to(source)))
-            if file.stat().st_size > self.context.max_message_bytes:
-                yield Rejected(
-                    ref, f"larger than {self.context.max_message_bytes} bytes", file.stat().st_size
-                )
-                continue
-            yield read_message(
-                file.read_bytes(), context=self.context, kind=self.kind, ref=ref, mailbox=True
-            )
+            size = file.stat().st_size
+            if size > limit:
+                yield Rejected(ref, f"larger than {limit} bytes", size)
+            else:
+                yield ref, file.read_bytes(), b""

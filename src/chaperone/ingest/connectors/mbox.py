@@ -1,19 +1,19 @@
-"""``mbox``: messages separated by ``From `` lines (mboxo/mboxrd, RFC 4155)."""
+"""``mbox``: messages separated by ``From `` lines (mboxo/mboxrd, RFC 4155).
+
+A large mailbox is parsed by worker processes while this process splits it and
+writes the lake (``email_message.read_all``); the items come in mailbox order either
+way, so a run gives the same lake however it was read.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import mmap
-import re
-from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.email_message import read_message
+from chaperone.ingest.email_message import Job, read_all
 from chaperone.ingest.record import Item, Rejected
-
-_SEPARATOR = re.compile(rb"^From [^\n]*\n", re.MULTILINE)
 
 
 class MboxConnector(Connector):
@@ -30,42 +30,50 @@ class MboxConnector(Connector):
             source.open("rb") as handle,
             mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
         ):
-            starts = list(_SEPARATOR.finditer(data))
-            if not starts or starts[0].start() != 0:
+            lines = from_lines(data)
+            if not lines or lines[0][0] != 0:
                 yield Rejected(
                     self.ref(source, "1"), "not an mbox file (no From_ line at the start)"
                 )
                 return
-            for index, match in enumerate(starts, start=1):
-                end = starts[index].start() if index < len(starts) else len(data)
-                yield self._message(source, index, match.group(), data, match.end(), end)
+            yield from read_all(
+                self._jobs(source, data, lines),
+                len(lines),
+                context=self.context,
+                kind=self.kind,
+                mailbox=True,
+            )
 
-    def _message(
-        self, source: Path, index: int, envelope: bytes, data: mmap.mmap, start: int, end: int
-    ) -> Item:
-        ref = self.ref(source, str(index))
-        if end - start > self.context.max_message_bytes:
-            return Rejected(ref, f"larger than {self.context.max_message_bytes} bytes", end - start)
-        return read_message(
-            data[start:end],
-            context=self.context,
-            kind=self.kind,
-            ref=ref,
-            mailbox=True,
-            envelope_date=_envelope_date(envelope),
-        )
+    def _jobs(
+        self, source: Path, data: mmap.mmap, lines: Sequence[tuple[int, int]]
+    ) -> Iterator[Job]:
+        limit = self.context.max_message_bytes
+        prefix = self.ref(source, "")
+        ends = [line for line, _start in lines[1:]] + [len(data)]
+        for index, ((line, start), end) in enumerate(zip(lines, ends, strict=True), start=1):
+            if end - start > limit:
+                yield Rejected(f"{prefix}{index}", f"larger than {limit} bytes", end - start)
+            else:
+                yield f"{prefix}{index}", data[start:end], data[line:start]
 
 
-def _envelope_date(line: bytes) -> dt.datetime | None:
-    """The date of a ``From sender Tue Sep 14 13:02:11 2026`` line, taken as UTC."""
-    parts = line.decode("latin-1").split(None, 2)
-    if len(parts) < 3:
-        return None
-    try:
-        value = dt.datetime.strptime(" ".join(parts[2].split()[-5:]), "%a %b %d %H:%M:%S %Y")
-    except ValueError:
-        try:
-            return parsedate_to_datetime(parts[2]).astimezone(dt.UTC)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return value.replace(tzinfo=dt.UTC)
+def from_lines(data: mmap.mmap | bytes) -> list[tuple[int, int]]:
+    """Where each ``From `` line starts, and where the message after it starts.
+
+    The lines ``^From [^\\n]*\\n`` finds (multi-line mode): "From " at the start of the
+    data or after a line feed, through the next line feed.
+    """
+    lines: list[tuple[int, int]] = []
+    start = 0 if data[:5] == b"From " else _from_after(data, 0)
+    while start >= 0:
+        newline = data.find(b"\n", start)
+        if newline < 0:
+            break
+        lines.append((start, newline + 1))
+        start = _from_after(data, newline)
+    return lines
+
+
+def _from_after(data: mmap.mmap | bytes, position: int) -> int:
+    found = data.find(b"\nFrom ", position)
+    return found + 1 if found >= 0 else -1
