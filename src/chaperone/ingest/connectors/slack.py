@@ -110,11 +110,11 @@ class _Tree:
     """The files of an export, by posix name relative to the export's root."""
 
     def names(self) -> list[str]:
-        raise NotImplementedError
+        raise NotImplementedError  # the folder and zip trees implement it
 
     def read(self, name: str, limit: int) -> bytes:
         """The bytes of a file, or _TooLarge when it holds more than ``limit``."""
-        raise NotImplementedError
+        raise NotImplementedError  # the folder and zip trees implement it
 
 
 class _FolderTree(_Tree):
