@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 import mailparser
 
+from chaperone.ingest import email_message
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import SourceReport, ingest
 from chaperone.lake.writer import lake_path
@@ -434,7 +435,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=0,
         metavar="K",
-        help="also cProfile chaperone's mbox ingest of K messages (top 15 by cumulative time)",
+        help="also cProfile chaperone's mbox ingest of K messages, parsed in this process "
+        "(top 15 by cumulative time)",
     )
     return parser.parse_args(argv)
 
@@ -461,6 +463,7 @@ def measure_mbox(args: argparse.Namespace, mbox: Path, workdir: Path) -> dict[st
     seconds, result = timed_ingest("mbox", mbox, workdir, runs=1)
     rates = {"chaperone": Rate("chaperone ingest mbox (+ lake)", result.read, seconds, "msg")}
     rates["chaperone"].show()
+    print(f"    {reading(args.messages)}")
     print(f"    {accounting(result)}; peak RSS so far {peak_rss_mb():,.0f} MB")
     sample = mbox_slices(mbox, min(args.sample, args.messages))
     scope = "all" if len(sample) == args.messages else f"first {len(sample):,} of {args.messages:,}"
@@ -519,15 +522,35 @@ def summary(mbox: dict[str, Rate], trace: dict[str, Rate], sampled: bool) -> Non
     print(f"  peak RSS {peak_rss_mb():,.0f} MB")
 
 
+def reading(messages: int) -> str:
+    """How chaperone reads a mailbox of this many messages: here, or in worker processes."""
+    workers = min(email_message.available_cpus(), email_message.MAX_WORKERS)
+    if messages < email_message.PARALLEL_MIN_MESSAGES or workers < 2:
+        return "messages parsed in this process"
+    return f"messages parsed by {workers} worker processes, the lake written in this one"
+
+
 def profile(count: int, workdir: Path, seed: int) -> None:
-    """cProfile chaperone's mbox ingest of ``count`` fresh messages: top 15 by cumulative time."""
+    """cProfile chaperone's mbox ingest of ``count`` fresh messages: top 15 by cumulative time.
+
+    The messages are parsed in this process, so the profile shows where their time goes
+    (with worker processes it would show this process waiting for them).
+    """
     rng = random.Random(seed)
     source = workdir / "profile.mbox"
     write_mbox(source, count, rng, make_pools(rng))
     home = fresh_home(workdir, "lake-profile")
     profiler = cProfile.Profile()
-    profiler.runcall(run_ingest, "mbox", source, home)
-    print(f"\ncProfile of chaperone ingest mbox, {count:,} messages (top 15, cumulative):")
+    parallel_min = email_message.PARALLEL_MIN_MESSAGES
+    email_message.PARALLEL_MIN_MESSAGES = count + 1
+    try:
+        profiler.runcall(run_ingest, "mbox", source, home)
+    finally:
+        email_message.PARALLEL_MIN_MESSAGES = parallel_min
+    print(
+        f"\ncProfile of chaperone ingest mbox, {count:,} messages parsed in this process "
+        "(top 15, cumulative):"
+    )
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(15)
 
 

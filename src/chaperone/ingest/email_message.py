@@ -43,16 +43,6 @@ from chaperone.ingest.record import (
 )
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# What a worker process reads: (ref, message bytes, the mbox From_ line before it or b""),
-# or an item decided already (a message too large to send), passed through in its place.
-Job = tuple[str, bytes, bytes] | Rejected
-CHUNK_MESSAGES = 500  # messages a worker reads per task
-CHUNK_BYTES = 4 * 1024 * 1024
-PENDING_CHUNKS = 64  # tasks in flight: enough to keep the workers busy while the lake is written
-PENDING_BYTES = 128 * 1024 * 1024
-PARALLEL_MIN_MESSAGES = 4_000  # fewer are read in this process: starting workers costs ~1 s
-MAX_WORKERS = 4
-START_METHOD = "forkserver"
 _WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
 _MONTHS = {
     name: number
@@ -276,6 +266,20 @@ def _structure(
         return Structure()
     limits = Limits(depth=context.max_nesting, parts=context.max_parts)
     return scan(content_type, data[body_start:], limits=limits)
+
+
+# Reading many messages: in this process, or in worker processes for a large mailbox.
+
+# What a worker process reads: (ref, message bytes, the mbox From_ line before it or b""),
+# or an item decided already (a message too large to send), passed through in its place.
+Job = tuple[str, bytes, bytes] | Rejected
+PARALLEL_MIN_MESSAGES = 30_000  # fewer are read in this process: starting workers costs 1-2 s
+MAX_WORKERS = 4
+START_METHOD = "forkserver"
+CHUNK_MESSAGES = 500  # messages a worker reads per task
+CHUNK_BYTES = 4 * 1024 * 1024
+PENDING_CHUNKS = 64  # tasks in flight: enough to keep the workers busy while the lake is written
+PENDING_BYTES = 128 * 1024 * 1024
 
 
 def read_all(

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import multiprocessing
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.ingest.connectors import connector_for
 from chaperone.ingest.connectors.base import BulkConnector, Connector
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import Item, Record, Rejected, to_table
+from chaperone.ingest.record import COLUMNS, SCHEMA, Item, Record, Rejected
 from chaperone.lake import manifest
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import LakeWriter
@@ -137,6 +140,20 @@ def _load(
     )
 
 
+_FIELDS = operator.attrgetter(*COLUMNS)
+
+
+def records_table(records: list[Record]) -> pa.Table:
+    """Records as an Arrow table with the lake's schema: ``record.to_table``, column-wise."""
+    if not records:
+        return SCHEMA.empty_table()
+    columns = zip(*map(_FIELDS, records), strict=True)
+    return pa.Table.from_arrays(
+        [pa.array(values, type=field.type) for values, field in zip(columns, SCHEMA, strict=True)],
+        schema=SCHEMA,
+    )
+
+
 def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
@@ -153,7 +170,7 @@ def _write(
 ) -> None:
     records = [i for i in chunk if isinstance(i, Record)]
     rejected = [i for i in chunk if isinstance(i, Rejected)]
-    written = writer.write_records(to_table(records))
+    written = writer.write_records(records_table(records))
     report.read += len(chunk)
     report.stored += written.stored
     report.duplicates += written.duplicates
