@@ -18,6 +18,9 @@ from chaperone.cli import (
     ingest,
     policy,
     registry,
+    serve,
+    trail,
+    users,
 )
 from chaperone.cli.context import AppContext
 from chaperone.common.problems import ChaperoneError, InputError
@@ -38,6 +41,9 @@ app.command("gateway")(gateway.gateway)
 app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
+app.add_typer(trail.app, name="audit-log")
 
 
 @app.callback()

@@ -241,3 +241,186 @@ class PolicyException(Base):
     granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_by: Mapped[str | None] = mapped_column(String(255))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    """Someone who signs in to the web application, with one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(40))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    schools: Mapped[list[UserSchool]] = relationship(
+        cascade="all, delete-orphan", order_by="UserSchool.org_id", lazy="selectin"
+    )
+
+    @property
+    def school_ids(self) -> tuple[str, ...]:
+        """The district org ids of the schools a principal is scoped to."""
+        return tuple(s.org_id for s in self.schools)
+
+
+class UserSchool(Base):
+    """One school a (principal) user is scoped to, by the district's org id."""
+
+    __tablename__ = "user_schools"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: only the token's hash is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revealed: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for throttling."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), index=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class TrailEntry(Base):
+    """One entry of the append-only, hash-chained audit log."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(255))
+    person_ids: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailPerson(Base):
+    """Index of the audit log by the person whose data an entry touched."""
+
+    __tablename__ = "audit_log_people"
+
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("audit_log.seq", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class TrailHead(Base):
+    """The newest entry of the audit log (one row), so a deleted tail is detected."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AppSecret(Base):
+    """Secrets the application generates once (e.g. the pseudonym key), shared by servers."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class FindingReview(Base):
+    """A reviewer's decision on a finding: triaged (needs action) or dismissed."""
+
+    __tablename__ = "finding_reviews"
+
+    finding_id: Mapped[str] = mapped_column(
+        ForeignKey("findings.finding_id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    reviewed_by: Mapped[str] = mapped_column(String(255))
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Intervention(Base):
+    """One option of the district-editable catalogue: Code of Conduct or HR step."""
+
+    __tablename__ = "interventions"
+
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    population: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Case(Base):
+    """A case opened from one or more findings about one subject person."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    subject_person_id: Mapped[str] = mapped_column(String(255), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    opened_by: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    findings: Mapped[list[CaseFinding]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseEvent.id", lazy="selectin"
+    )
+
+
+class CaseFinding(Base):
+    """A finding that belongs to a case."""
+
+    __tablename__ = "case_findings"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    finding_id: Mapped[str] = mapped_column(
+        ForeignKey("findings.finding_id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CaseEvent(Base):
+    """The case's timeline: opened, transitions, notes, assignments and interventions."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    intervention_code: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text, default="")

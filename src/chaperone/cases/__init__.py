@@ -1,0 +1,1 @@
+"""Review of findings, cases and interventions, scoped to who is asking."""

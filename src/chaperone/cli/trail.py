@@ -1,0 +1,70 @@
+"""`chaperone audit-log …`: verify and read the hash-chained audit log."""
+
+from __future__ import annotations
+
+import typer
+
+from chaperone.cli.context import AppContext
+from chaperone.cli.output import Format, emit_json, line, table
+from chaperone.common.problems import ChaperoneError
+from chaperone.trail import service as trail
+
+app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, fmt: Format = typer.Option(Format.text, "--format")) -> None:
+    """Recompute the chain; exit 1 when any entry was edited, inserted or deleted."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        check = trail.verify(session)
+    if fmt is Format.json:
+        emit_json(
+            {
+                "ok": check.ok,
+                "entries": check.entries,
+                "head_hash": check.head_hash,
+                "problems": list(check.problems),
+            }
+        )
+    else:
+        for problem in check.problems:
+            line(problem)
+        if check.ok:
+            line(f"audit log intact: {check.entries} entries, head {check.head_hash}")
+    if not check.ok:
+        raise ChaperoneError(f"audit log tampered with: {len(check.problems)} problem(s)")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    person: str | None = typer.Option(
+        None, "--person", help="Only entries touching this person's data."
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, max=100_000),
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
+    """The newest entries (per person: the FERPA record of access)."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        rows = [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "object": f"{e.object_type} {e.object_id}",
+                "people": e.person_ids,
+                "detail": e.detail,
+            }
+            for e in trail.entries(session, person_id=person, limit=limit)
+        ]
+    if fmt is Format.json:
+        emit_json(rows)
+        return
+    table(
+        "Audit log",
+        ["#", "at", "actor", "action", "object", "people", "detail"],
+        [list(r.values()) for r in rows],
+    )

@@ -1,0 +1,1 @@
+"""The web application: review, cases, directory, registry and the audit log."""

@@ -1,0 +1,633 @@
+"""The JSON API under /api/v1: everything the pages do, for scripts and other systems.
+
+Authentication is the same session cookie as the pages (POST /api/v1/session signs in and
+returns the CSRF token); every unsafe request carries that token in X-CSRF-Token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from chaperone.cases import findings as review
+from chaperone.cases import people
+from chaperone.cases import service as cases
+from chaperone.cases.access import require
+from chaperone.cases.findings import FindingView, Party
+from chaperone.common.problems import NotFoundError
+from chaperone.registry.service import current as current_registry
+from chaperone.store.models import Case, Finding, Intervention, Person, TrailEntry
+from chaperone.trail import service as trail
+from chaperone.users.roles import Permission
+from chaperone.users.service import authenticate
+from chaperone.web import auth
+from chaperone.web.unit import store, unit
+
+router = APIRouter(prefix="/api/v1", tags=["v1"])
+Text = Annotated[str, Field(max_length=2000)]
+Id = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Credentials(BaseModel):
+    username: Annotated[str, Field(max_length=255)]
+    password: Annotated[str, Field(max_length=1024)]
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    school_ids: list[str]
+    csrf_token: str
+
+
+class FindingRow(BaseModel):
+    finding_id: str
+    rule_id: str
+    citation: str
+    severity: str
+    occurred_at: dt.datetime
+    local_date: dt.date
+    channel_type: str
+    platform: str | None
+    school: str | None
+    subject: str
+    status: str
+
+
+class FindingPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    findings: list[FindingRow]
+
+
+class PartyOut(BaseModel):
+    person_id: str | None
+    label: str
+    population: str
+    role: str
+    schools: list[str]
+    revealed: bool
+
+
+class FindingDetail(FindingRow):
+    policy_version: str
+    explanation: str
+    message_id: str | None
+    source_ref: str
+    sender: str
+    recipients: list[str]
+    subject_party: PartyOut
+    counterparts: list[PartyOut]
+    clause_title: str
+    clause_text: str
+    case_ids: list[int]
+
+
+class ReviewIn(BaseModel):
+    finding_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    status: Literal["new", "triaged", "dismissed"]
+    note: Text = ""
+
+
+class Changed(BaseModel):
+    changed: int
+
+
+class RevealIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CaseIn(BaseModel):
+    finding_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    title: Annotated[str, Field(max_length=255)] = ""
+    subject_person_id: Annotated[str, Field(max_length=255)] = ""
+
+
+class CaseEventOut(BaseModel):
+    kind: str
+    actor: str
+    at: dt.datetime
+    from_status: str | None
+    to_status: str | None
+    intervention_code: str | None
+    text: str
+
+
+class CaseOut(BaseModel):
+    id: int
+    title: str
+    status: str
+    subject_person_id: str
+    assignee: str | None
+    opened_by: str
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    finding_ids: list[str]
+    events: list[CaseEventOut]
+    next_statuses: list[str]
+
+
+class TransitionIn(BaseModel):
+    to_status: Literal["triage", "investigating", "resolved", "dismissed"]
+    reason: Text = ""
+
+
+class NoteIn(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class AssignIn(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class InterventionIn(BaseModel):
+    code: Annotated[str, Field(min_length=1, max_length=80)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class InterventionOut(BaseModel):
+    code: str
+    population: str
+    name: str
+    description: str
+    active: bool
+
+
+class InterventionEdit(BaseModel):
+    population: Literal["student", "staff"]
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    description: Text = ""
+    active: bool = True
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    name: str
+    population: str
+    role: str
+    active: bool
+    org_ids: list[str]
+
+
+class PersonDetail(PersonOut):
+    accounts: list[dict[str, str]]
+    guardian_ids: list[str]
+    student_ids: list[str]
+
+
+class TrailOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    person_ids: list[str]
+    detail: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_hash: str
+    problems: list[str]
+
+
+class DashboardOut(BaseModel):
+    open_findings: int
+    reviewed_share: float
+    by_week: list[tuple[str, int]]
+    by_school: list[tuple[str, int]]
+    by_rule: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    cases_by_status: dict[str, int]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; everything in the store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _row(finding: Finding, status: str, subject: str) -> dict[str, object]:
+    return {
+        "finding_id": finding.finding_id,
+        "rule_id": finding.rule_id,
+        "citation": finding.citation,
+        "severity": finding.severity,
+        "occurred_at": _utc(finding.occurred_at),
+        "local_date": finding.local_date,
+        "channel_type": finding.channel_type,
+        "platform": finding.platform,
+        "school": finding.school,
+        "subject": subject,
+        "status": status,
+    }
+
+
+def _party(p: Party) -> PartyOut:
+    return PartyOut(
+        person_id=p.person_id or None,
+        label=p.label,
+        population=p.population,
+        role=p.role,
+        schools=list(p.schools),
+        revealed=p.revealed,
+    )
+
+
+def _detail(v: FindingView) -> FindingDetail:
+    f = v.finding
+    return FindingDetail(
+        **_row(f, v.status, v.subject.label),
+        policy_version=f.policy_version,
+        explanation=v.explanation,
+        message_id=f.message_id,
+        source_ref=f.source_ref,
+        sender=v.sender,
+        recipients=v.recipients,
+        subject_party=_party(v.subject),
+        counterparts=[_party(c) for c in v.counterparts],
+        clause_title=v.clause_title,
+        clause_text=v.clause_text,
+        case_ids=v.case_ids,
+    )
+
+
+def _case(c: Case) -> CaseOut:
+    return CaseOut(
+        id=c.id,
+        title=c.title,
+        status=c.status,
+        subject_person_id=c.subject_person_id,
+        assignee=c.assignee,
+        opened_by=c.opened_by,
+        opened_at=_utc(c.opened_at),
+        updated_at=_utc(c.updated_at),
+        finding_ids=[f.finding_id for f in c.findings],
+        events=[
+            CaseEventOut(
+                kind=e.kind,
+                actor=e.actor,
+                at=_utc(e.at),
+                from_status=e.from_status,
+                to_status=e.to_status,
+                intervention_code=e.intervention_code,
+                text=e.text,
+            )
+            for e in c.events
+        ],
+        next_statuses=list(cases.TRANSITIONS.get(c.status, ())),
+    )
+
+
+def _intervention(i: Intervention) -> InterventionOut:
+    return InterventionOut(
+        code=i.code,
+        population=i.population,
+        name=i.name,
+        description=i.description,
+        active=i.active,
+    )
+
+
+def _person(p: Person) -> PersonOut:
+    return PersonOut(
+        person_id=p.person_id,
+        name=p.display_name,
+        population=p.population,
+        role=p.role,
+        active=p.active,
+        org_ids=[o.org_id for o in p.orgs],
+    )
+
+
+def _trail(e: TrailEntry) -> TrailOut:
+    return TrailOut(
+        seq=e.seq,
+        at=_utc(e.at),
+        actor=e.actor,
+        action=e.action,
+        object_type=e.object_type,
+        object_id=e.object_id,
+        person_ids=[p for p in e.person_ids.split(";") if p],
+        detail=e.detail,
+    )
+
+
+@router.post(
+    "/session",
+    response_model=Me,
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "too many failed sign-ins"},
+    },
+)
+def sign_in(request: Request, response: Response, body: Credentials) -> Me | Response:
+    """Sign in; sets the session cookie and returns the CSRF token for unsafe requests."""
+    settings = request.app.state.settings
+    with store(request).transaction() as db:
+        client = request.client.host if request.client else "unknown"
+        outcome = authenticate(db, body.username, body.password, client)
+        if outcome.user is None:
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"detail": outcome.reason}, status_code=401)
+        user = outcome.user
+        token, row = auth.start(db, user, settings.web_session_hours)
+        trail.record(
+            db, actor=user.username, action="sign-in", object_type="user", object_id=user.username
+        )
+        me = Me(
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            school_ids=list(user.school_ids),
+            csrf_token=row.csrf_token,
+        )
+    response.set_cookie(
+        auth.COOKIE,
+        token,
+        httponly=True,
+        secure=settings.web_secure_cookies,
+        samesite="lax",
+        max_age=int(settings.web_session_hours * 3600),
+    )
+    return me
+
+
+@router.delete("/session", status_code=204)
+def sign_out(request: Request, response: Response) -> None:
+    """Sign out (ends the session)."""
+    with unit(request) as u:
+        auth.end(u.db, request.cookies.get(auth.COOKIE))
+        trail.record(
+            u.db,
+            actor=u.who.user.username,
+            action="sign-out",
+            object_type="user",
+            object_id=u.who.user.username,
+        )
+    response.delete_cookie(auth.COOKIE)
+
+
+@router.get("/me", response_model=Me)
+def me(request: Request) -> Me:
+    """Who is signed in, with the CSRF token."""
+    with unit(request) as u:
+        user = u.who.user
+        return Me(
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            school_ids=list(user.school_ids),
+            csrf_token=u.who.session.csrf_token,
+        )
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def dashboard(request: Request) -> DashboardOut:
+    """The dashboard's figures within the caller's scope."""
+    with unit(request) as u:
+        d = review.dashboard(u.db, u.who.viewer)
+        return DashboardOut(**d.__dict__)
+
+
+@router.get("/findings", response_model=FindingPage)
+def findings(
+    request: Request,
+    status: Literal["open", "new", "triaged", "dismissed", "all"] = "open",
+    rule_id: Annotated[str, Query(max_length=80)] = "",
+    school: Annotated[str, Query(max_length=255)] = "",
+    channel_type: Annotated[str, Query(max_length=20)] = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> FindingPage:
+    """The review queue (pseudonymised subjects unless revealed in this session)."""
+    spec = review.QueueFilter(status, rule_id, school, channel_type, since, until)
+    with unit(request) as u:
+        q = review.queue(
+            u.db, u.who.viewer, spec, page=page, per_page=per_page, revealed=u.who.revealed
+        )
+        return FindingPage(
+            total=q.total,
+            page=q.page,
+            per_page=q.per_page,
+            findings=[FindingRow(**_row(r.finding, r.status, r.subject_label)) for r in q.rows],
+        )
+
+
+@router.get(
+    "/findings/{finding_id}",
+    response_model=FindingDetail,
+    responses={404: {"description": "no such finding in your scope"}},
+)
+def finding(request: Request, finding_id: str) -> FindingDetail:
+    """One finding with its explanation, record metadata and clause (the view is recorded)."""
+    with unit(request) as u:
+        return _detail(review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed))
+
+
+@router.post("/findings/review", response_model=Changed)
+def review_findings(request: Request, body: ReviewIn) -> Changed:
+    """Mark findings triaged, dismissed (with a note) or new."""
+    with unit(request) as u:
+        return Changed(
+            changed=review.review(u.db, u.who.viewer, body.finding_ids, body.status, body.note)
+        )
+
+
+@router.post("/findings/{finding_id}/reveal", response_model=FindingDetail)
+def reveal(request: Request, finding_id: str, body: RevealIn) -> FindingDetail:
+    """Reveal the names of a finding's people for this session (recorded with the reason)."""
+    with unit(request) as u:
+        u.who.reveal(review.reveal(u.db, u.who.viewer, finding_id, body.reason))
+        return _detail(review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed))
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def case_list(
+    request: Request,
+    status: Literal["", "new", "triage", "investigating", "resolved", "dismissed"] = "",
+) -> list[CaseOut]:
+    """Cases in the caller's scope."""
+    with unit(request) as u:
+        return [_case(c) for c in cases.listing(u.db, u.who.viewer, status=status)]
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201)
+def open_case(request: Request, body: CaseIn) -> CaseOut:
+    """Open a case from findings."""
+    with unit(request) as u:
+        return _case(
+            cases.open_case(
+                u.db,
+                u.who.viewer,
+                body.finding_ids,
+                title=body.title,
+                subject_person_id=body.subject_person_id,
+            )
+        )
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    responses={404: {"description": "no such case in your scope"}},
+)
+def case(request: Request, case_id: int) -> CaseOut:
+    """One case with its timeline."""
+    with unit(request) as u:
+        found = cases.get(u.db, u.who.viewer, case_id)
+        trail.record(
+            u.db,
+            actor=u.who.user.username,
+            action="view",
+            object_type="case",
+            object_id=str(case_id),
+            person_ids=[found.subject_person_id],
+        )
+        return _case(found)
+
+
+@router.post("/cases/{case_id}/transitions", response_model=CaseOut)
+def transition(request: Request, case_id: int, body: TransitionIn) -> CaseOut:
+    """Move a case along new → triage → investigating → resolved | dismissed."""
+    with unit(request) as u:
+        return _case(cases.transition(u.db, u.who.viewer, case_id, body.to_status, body.reason))
+
+
+@router.post("/cases/{case_id}/notes", response_model=CaseOut)
+def note(request: Request, case_id: int, body: NoteIn) -> CaseOut:
+    """Add a note."""
+    with unit(request) as u:
+        return _case(cases.add_note(u.db, u.who.viewer, case_id, body.text))
+
+
+@router.post("/cases/{case_id}/assignee", response_model=CaseOut)
+def assign(request: Request, case_id: int, body: AssignIn) -> CaseOut:
+    """Assign the case to a user."""
+    with unit(request) as u:
+        return _case(cases.assign(u.db, u.who.viewer, case_id, body.username))
+
+
+@router.post("/cases/{case_id}/interventions", response_model=CaseOut)
+def intervention(request: Request, case_id: int, body: InterventionIn) -> CaseOut:
+    """Record an intervention from the catalogue, with why."""
+    with unit(request) as u:
+        return _case(cases.record_intervention(u.db, u.who.viewer, case_id, body.code, body.reason))
+
+
+@router.get("/interventions", response_model=list[InterventionOut])
+def catalogue(request: Request) -> list[InterventionOut]:
+    """The intervention catalogue (active options)."""
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_CASES)
+        return [_intervention(i) for i in cases.interventions(u.db)]
+
+
+@router.put("/interventions/{code}", response_model=InterventionOut)
+def catalogue_edit(
+    request: Request, code: Annotated[str, Field(max_length=80)], body: InterventionEdit
+) -> InterventionOut:
+    """Add or change a catalogue option."""
+    with unit(request) as u:
+        return _intervention(
+            cases.upsert_intervention(
+                u.db,
+                u.who.viewer,
+                code=code,
+                population=body.population,
+                name=body.name,
+                description=body.description,
+                active=body.active,
+            )
+        )
+
+
+@router.get("/people", response_model=list[PersonOut])
+def people_search(
+    request: Request,
+    q: Annotated[str, Query(max_length=255)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PersonOut]:
+    """People in scope matching a name, id or address."""
+    with unit(request) as u:
+        return [_person(p) for p in people.search(u.db, u.who.viewer, q, limit=limit)]
+
+
+@router.get(
+    "/people/{person_id}",
+    response_model=PersonDetail,
+    responses={404: {"description": "no such person in your scope"}},
+)
+def person(request: Request, person_id: str) -> PersonDetail:
+    """A person with accounts and family links (the view is recorded)."""
+    with unit(request) as u:
+        page = people.show(u.db, u.who.viewer, person_id)
+        return PersonDetail(
+            **_person(page.person).model_dump(),
+            accounts=[{"kind": a.kind, "value": a.value} for a in page.person.accounts],
+            guardian_ids=[g.person_id for g in page.guardians],
+            student_ids=[s.person_id for s in page.students],
+        )
+
+
+@router.get(
+    "/people/{person_id}/access-log",
+    response_model=list[TrailOut],
+    responses={404: {"description": "no such person in your scope"}},
+)
+def access_log(request: Request, person_id: str) -> list[TrailOut]:
+    """Every recorded access to this person's data (FERPA record of access)."""
+    with unit(request) as u:
+        _, entries = people.access_record(u.db, u.who.viewer, person_id)
+        return [_trail(e) for e in entries]
+
+
+@router.get("/registry")
+def registry(request: Request) -> dict[str, object]:
+    """The registry in force (district, platforms, official social accounts)."""
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_REGISTRY)
+        view = current_registry(u.db)
+        if view is None:
+            raise NotFoundError("no registry imported yet")
+        dumped: dict[str, object] = view.registry.model_dump(mode="json")
+        return dumped
+
+
+@router.get("/audit-log", response_model=list[TrailOut])
+def audit_log(
+    request: Request,
+    person_id: Annotated[str, Query(max_length=255)] = "",
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[TrailOut]:
+    """Audit log entries, newest first."""
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_TRAIL)
+        return [
+            _trail(e)
+            for e in trail.entries(u.db, person_id=person_id or None, before=before, limit=limit)
+        ]
+
+
+@router.get("/audit-log/verify", response_model=VerifyOut)
+def audit_log_verify(request: Request) -> VerifyOut:
+    """Recompute the hash chain and report any edit or deletion."""
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_TRAIL)
+        check = trail.verify(u.db)
+        return VerifyOut(
+            ok=check.ok,
+            entries=check.entries,
+            head_hash=check.head_hash,
+            problems=list(check.problems),
+        )

@@ -1,0 +1,96 @@
+"""The FastAPI application: pages, the JSON API, static assets, error handling and headers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from chaperone.cases.access import Forbidden
+from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.settings import Settings
+from chaperone.store.db import Store, open_store
+from chaperone.users.service import Throttled
+from chaperone.web import api, pages
+from chaperone.web.render import render_error
+from chaperone.web.unit import CsrfRejected, SignInRequired
+
+STATIC = Path(__file__).parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The web application over this store (opened from the settings when not given)."""
+    app = FastAPI(
+        title="Chaperone",
+        version="1",
+        summary="Board Policy 9052 review, cases and audit trail",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.store = store or open_store(settings)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def failure(request: Request, status: int, message: str) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        return render_error(request, status, message)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _exc: SignInRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf(request: Request, _exc: CsrfRejected) -> Response:
+        return failure(
+            request, 403, "the form expired or did not come from Chaperone; reload and try again"
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return failure(request, 403, str(exc))
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return failure(request, 404, str(exc))
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled) -> Response:
+        return failure(request, 429, str(exc))
+
+    @app.exception_handler(ChaperoneError)
+    async def refused(request: Request, exc: ChaperoneError) -> Response:
+        return failure(request, 400, str(exc))
+
+    return app

@@ -1,0 +1,402 @@
+"""The server-rendered pages. Every handler works through the same services as the API;
+forms post, then redirect (so a reload never repeats an action)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from chaperone.cases import findings as review
+from chaperone.cases import people
+from chaperone.cases import service as cases
+from chaperone.cases.access import require
+from chaperone.common.problems import ChaperoneError
+from chaperone.registry.service import current as current_registry
+from chaperone.trail import service as trail
+from chaperone.users.roles import Permission
+from chaperone.users.service import authenticate
+from chaperone.web import auth
+from chaperone.web.render import render
+from chaperone.web.unit import store, unit
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths; anything else goes to the dashboard."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    token = auth.new_login_csrf()
+    response = render(
+        request, "login.html", None, {"next": _safe_next(next), "login_csrf": token, "error": ""}
+    )
+    _login_cookie(request, response, token)
+    return response
+
+
+def _login_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=request.app.state.settings.web_secure_cookies,
+        samesite="strict",
+        max_age=3600,
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Csrf = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    settings = request.app.state.settings
+    expected = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
+    if not expected or not auth.csrf_ok(expected, csrf_token):
+        error = "the sign-in form expired; try again"
+        user = None
+    else:
+        with store(request).transaction() as db:
+            outcome = authenticate(db, username, password, _client(request))
+            user, error = outcome.user, outcome.reason
+            if user is not None:
+                token, _ = auth.start(db, user, settings.web_session_hours)
+                trail.record(
+                    db,
+                    actor=user.username,
+                    action="sign-in",
+                    object_type="user",
+                    object_id=user.username,
+                )
+    if user is None:
+        fresh = auth.new_login_csrf()
+        refused = render(
+            request,
+            "login.html",
+            None,
+            {"next": _safe_next(next), "login_csrf": fresh, "error": error, "username": username},
+            status=401,
+        )
+        _login_cookie(request, refused, fresh)
+        return refused
+    response = _see_other(_safe_next(next))
+    response.set_cookie(
+        auth.COOKIE,
+        token,
+        httponly=True,
+        secure=settings.web_secure_cookies,
+        samesite="lax",
+        max_age=int(settings.web_session_hours * 3600),
+    )
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Csrf = "") -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        auth.end(u.db, request.cookies.get(auth.COOKIE))
+        trail.record(
+            u.db,
+            actor=u.who.user.username,
+            action="sign-out",
+            object_type="user",
+            object_id=u.who.user.username,
+        )
+    response = _see_other("/login")
+    response.delete_cookie(auth.COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request) -> Response:
+    with unit(request) as u:
+        figures = review.dashboard(u.db, u.who.viewer)
+        return render(request, "dashboard.html", u.who, {"d": figures, "title": "Dashboard"})
+
+
+@router.get("/findings", response_class=HTMLResponse)
+def findings(
+    request: Request,
+    status: str = "open",
+    rule_id: str = "",
+    school: str = "",
+    channel_type: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    spec = review.QueueFilter(status, rule_id, school, channel_type, since, until)
+    with unit(request) as u:
+        result = review.queue(u.db, u.who.viewer, spec, page=page, revealed=u.who.revealed)
+        facets = review.facets(u.db, u.who.viewer)
+        query = {
+            k: v
+            for k, v in {
+                "status": status,
+                "rule_id": rule_id,
+                "school": school,
+                "channel_type": channel_type,
+                "since": since.isoformat() if since else "",
+                "until": until.isoformat() if until else "",
+            }.items()
+            if v
+        }
+        return render(
+            request,
+            "findings.html",
+            u.who,
+            {
+                "q": result,
+                "spec": spec,
+                "facets": facets,
+                "statuses": review.QUEUE_STATUSES,
+                "query": urlencode(query),
+                "title": "Review queue",
+            },
+        )
+
+
+@router.post("/findings/review")
+def review_findings(
+    request: Request,
+    status: Annotated[str, Form()],
+    csrf_token: Csrf = "",
+    finding_ids: Annotated[list[str] | None, Form()] = None,
+    note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/findings",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        if not finding_ids:
+            raise ChaperoneError("choose at least one finding")
+        review.review(u.db, u.who.viewer, finding_ids, status, note)
+    return _see_other(_safe_next(back))
+
+
+@router.get("/findings/{finding_id}", response_class=HTMLResponse)
+def finding(request: Request, finding_id: str) -> Response:
+    with unit(request) as u:
+        shown = review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed)
+        return render(
+            request, "finding.html", u.who, {"f": shown, "title": f"Finding {finding_id}"}
+        )
+
+
+@router.post("/findings/{finding_id}/reveal")
+def reveal(
+    request: Request, finding_id: str, reason: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        u.who.reveal(review.reveal(u.db, u.who.viewer, finding_id, reason))
+    return _see_other(f"/findings/{finding_id}")
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, status: str = "") -> Response:
+    with unit(request) as u:
+        rows = cases.listing(u.db, u.who.viewer, status=status)
+        return render(
+            request,
+            "cases.html",
+            u.who,
+            {"cases": rows, "status": status, "statuses": cases.STATUSES, "title": "Cases"},
+        )
+
+
+@router.post("/cases")
+def open_case(
+    request: Request,
+    csrf_token: Csrf = "",
+    finding_ids: Annotated[list[str] | None, Form()] = None,
+    title: Annotated[str, Form()] = "",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        case = cases.open_case(u.db, u.who.viewer, finding_ids or [], title=title)
+        case_id = case.id
+    return _see_other(f"/cases/{case_id}")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case(request: Request, case_id: int) -> Response:
+    with unit(request) as u:
+        found = cases.get(u.db, u.who.viewer, case_id)
+        labels = review.Labeller(u.db, u.who.revealed)
+        subject = labels.person(found.subject_person_id)
+        population = cases.catalogue_population(subject.population if subject else "")
+        options = cases.interventions(u.db, population)
+        names = {i.code: i.name for i in cases.interventions(u.db)}
+        trail.record(
+            u.db,
+            actor=u.who.user.username,
+            action="view",
+            object_type="case",
+            object_id=str(case_id),
+            person_ids=[found.subject_person_id],
+        )
+        return render(
+            request,
+            "case.html",
+            u.who,
+            {
+                "case": found,
+                "subject": labels.label(found.subject_person_id),
+                "options": options,
+                "names": names,
+                "next_states": cases.TRANSITIONS[found.status],
+                "population": population,
+                "title": f"Case {case_id}",
+            },
+        )
+
+
+@router.post("/cases/{case_id}/transition")
+def case_transition(
+    request: Request,
+    case_id: int,
+    to_status: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.transition(u.db, u.who.viewer, case_id, to_status, reason)
+    return _see_other(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/note")
+def case_note(
+    request: Request, case_id: int, text: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.add_note(u.db, u.who.viewer, case_id, text)
+    return _see_other(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/assign")
+def case_assign(
+    request: Request, case_id: int, assignee: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.assign(u.db, u.who.viewer, case_id, assignee)
+    return _see_other(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/intervention")
+def case_intervention(
+    request: Request,
+    case_id: int,
+    code: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.record_intervention(u.db, u.who.viewer, case_id, code, reason)
+    return _see_other(f"/cases/{case_id}")
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_list(request: Request, q: str = "") -> Response:
+    with unit(request) as u:
+        found = people.search(u.db, u.who.viewer, q)
+        return render(
+            request, "people.html", u.who, {"people": found, "q": q, "title": "Directory"}
+        )
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse)
+def person(request: Request, person_id: str) -> Response:
+    with unit(request) as u:
+        page = people.show(u.db, u.who.viewer, person_id)
+        return render(request, "person.html", u.who, {"p": page, "title": page.person.display_name})
+
+
+@router.get("/people/{person_id}/access", response_class=HTMLResponse)
+def access_report(request: Request, person_id: str) -> Response:
+    with unit(request) as u:
+        who, entries = people.access_record(u.db, u.who.viewer, person_id)
+        return render(
+            request,
+            "access.html",
+            u.who,
+            {"person": who, "entries": entries, "title": "Record of access"},
+        )
+
+
+@router.get("/registry", response_class=HTMLResponse)
+def registry(request: Request) -> Response:
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_REGISTRY)
+        view = current_registry(u.db)
+        return render(
+            request,
+            "registry.html",
+            u.who,
+            {"registry": view.registry if view else None, "title": "Registry"},
+        )
+
+
+@router.get("/interventions", response_class=HTMLResponse)
+def catalogue(request: Request) -> Response:
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_CASES)
+        return render(
+            request,
+            "interventions.html",
+            u.who,
+            {"options": cases.interventions(u.db), "title": "Interventions"},
+        )
+
+
+@router.post("/interventions")
+def catalogue_edit(
+    request: Request,
+    code: Annotated[str, Form()],
+    population: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.upsert_intervention(
+            u.db,
+            u.who.viewer,
+            code=code,
+            population=population,
+            name=name,
+            description=description,
+            active=bool(active),
+        )
+    return _see_other("/interventions")
+
+
+@router.get("/audit-log", response_class=HTMLResponse)
+def audit_log(request: Request, person_id: str = "", before: int | None = None) -> Response:
+    with unit(request) as u:
+        require(u.who.viewer, Permission.VIEW_TRAIL)
+        rows = trail.entries(u.db, person_id=person_id or None, before=before, limit=100)
+        check = trail.verify(u.db)
+        return render(
+            request,
+            "audit_log.html",
+            u.who,
+            {"entries": rows, "check": check, "person_id": person_id, "title": "Audit log"},
+        )
