@@ -35,6 +35,8 @@ class Settings(BaseModel):
     gateway_fail_action: str = "DUNNO"
     gateway_idle_seconds: float = Field(default=300.0, gt=0)
     gateway_max_connections: int = Field(default=1000, ge=1)
+    web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    web_secure_cookies: bool = True
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -86,4 +88,6 @@ ENVIRONMENT = (
     "gateway_fail_action",
     "gateway_idle_seconds",
     "gateway_max_connections",
+    "web_session_hours",
+    "web_secure_cookies",
 )
