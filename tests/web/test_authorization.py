@@ -1,0 +1,162 @@
+"""The authorization matrix: every route by every role by in-scope and out-of-scope data.
+
+The expected answer comes from the one roles table (chaperone.users.roles) and the
+principal's school scope: a role without the permission gets 403; a principal asking
+about another school's finding, case or person gets 404 (as if it did not exist); anyone
+signed out is sent to sign in (pages) or gets 401 (API). A last check makes sure no route
+of the application is missing from the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import APIRoute
+
+from chaperone.users.roles import Permission, allows
+from tests.web.site import ROLES, Web, World
+
+P = Permission
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {finding}, {case}, {person} placeholders
+    permission: Permission | None  # None: any signed-in user
+    body: dict[str, object] | None = None
+    form: dict[str, object] | None = None
+    ok: int = 200
+
+
+ROUTES = [
+    # pages
+    Route("GET", "/", None),
+    Route("GET", "/findings", P.VIEW_FINDINGS),
+    Route("GET", "/findings/{finding}", P.VIEW_FINDINGS),
+    Route("POST", "/findings/review", P.REVIEW_FINDINGS, form={"finding_ids": "{finding}", "status": "triaged"}, ok=303),
+    Route("POST", "/findings/{finding}/reveal", P.REVEAL_NAMES, form={"reason": "matrix"}, ok=303),
+    Route("GET", "/cases", P.VIEW_CASES),
+    Route("POST", "/cases", P.MANAGE_CASES, form={"finding_ids": "{finding}"}, ok=303),
+    Route("GET", "/cases/{case}", P.VIEW_CASES),
+    Route("POST", "/cases/{case}/transition", P.MANAGE_CASES, form={"to_status": "triage"}, ok=303),
+    Route("POST", "/cases/{case}/note", P.MANAGE_CASES, form={"text": "a note"}, ok=303),
+    Route("POST", "/cases/{case}/assign", P.MANAGE_CASES, form={"assignee": "admin"}, ok=303),
+    Route("POST", "/cases/{case}/intervention", P.MANAGE_CASES, form={"code": "policy-reminder", "reason": "first time"}, ok=303),
+    Route("GET", "/people", P.VIEW_PEOPLE),
+    Route("GET", "/people/{person}", P.VIEW_PEOPLE),
+    Route("GET", "/people/{person}/access", P.ACCESS_REPORT),
+    Route("GET", "/registry", P.VIEW_REGISTRY),
+    Route("GET", "/interventions", P.VIEW_CASES),
+    Route("POST", "/interventions", P.EDIT_CATALOGUE, form={"code": "matrix", "population": "staff", "name": "Matrix"}, ok=303),
+    Route("GET", "/audit-log", P.VIEW_TRAIL),
+    # API
+    Route("GET", "/api/v1/me", None),
+    Route("GET", "/api/v1/dashboard", P.VIEW_FINDINGS),
+    Route("GET", "/api/v1/findings", P.VIEW_FINDINGS),
+    Route("GET", "/api/v1/findings/{finding}", P.VIEW_FINDINGS),
+    Route("POST", "/api/v1/findings/review", P.REVIEW_FINDINGS, body={"finding_ids": ["{finding}"], "status": "triaged"}),
+    Route("POST", "/api/v1/findings/{finding}/reveal", P.REVEAL_NAMES, body={"reason": "matrix"}),
+    Route("GET", "/api/v1/cases", P.VIEW_CASES),
+    Route("POST", "/api/v1/cases", P.MANAGE_CASES, body={"finding_ids": ["{finding}"]}, ok=201),
+    Route("GET", "/api/v1/cases/{case}", P.VIEW_CASES),
+    Route("POST", "/api/v1/cases/{case}/transitions", P.MANAGE_CASES, body={"to_status": "triage"}),
+    Route("POST", "/api/v1/cases/{case}/notes", P.MANAGE_CASES, body={"text": "a note"}),
+    Route("POST", "/api/v1/cases/{case}/assignee", P.MANAGE_CASES, body={"username": "admin"}),
+    Route("POST", "/api/v1/cases/{case}/interventions", P.MANAGE_CASES, body={"code": "policy-reminder", "reason": "first time"}),
+    Route("GET", "/api/v1/interventions", P.VIEW_CASES),
+    Route("PUT", "/api/v1/interventions/matrix", P.EDIT_CATALOGUE, body={"population": "staff", "name": "Matrix"}),
+    Route("GET", "/api/v1/people", P.VIEW_PEOPLE),
+    Route("GET", "/api/v1/people/{person}", P.VIEW_PEOPLE),
+    Route("GET", "/api/v1/people/{person}/access-log", P.ACCESS_REPORT),
+    Route("GET", "/api/v1/registry", P.VIEW_REGISTRY),
+    Route("GET", "/api/v1/audit-log", P.VIEW_TRAIL),
+    Route("GET", "/api/v1/audit-log/verify", P.VIEW_TRAIL),
+]
+SIGN_IN_ROUTES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
+SCOPED = ("{finding}", "{case}", "{person}")
+
+
+def _fill(value: object, ids: dict[str, str]) -> object:
+    if isinstance(value, str):
+        for key, real in ids.items():
+            value = value.replace("{" + key + "}", real)
+        return value
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def _call(web: Web, route: Route, ids: dict[str, str]) -> int:
+    path = str(_fill(route.path, ids))
+    client = web.client
+    headers = {"X-CSRF-Token": web.csrf}
+    if route.method == "GET":
+        return client.get(path, follow_redirects=False).status_code
+    if route.form is not None:
+        form = dict(_fill(route.form, ids))  # type: ignore[arg-type]
+        form["csrf_token"] = web.csrf
+        return client.post(path, data=form, follow_redirects=False).status_code
+    return client.request(route.method, path, json=_fill(route.body, ids), headers=headers, follow_redirects=False).status_code
+
+
+def _ids(admin: Web, world: World, school: str) -> dict[str, str]:
+    """A finding, a fresh case (status new) and a student, all of one school."""
+    finding = world.finding_a if school == "A" else world.finding_b
+    answer = admin.client.post("/api/v1/cases", json={"finding_ids": [finding]}, headers={"X-CSRF-Token": admin.csrf})
+    assert answer.status_code == 201, answer.text
+    person = world.student_a if school == "A" else world.student_b
+    return {"finding": finding, "case": str(answer.json()["id"]), "person": person}
+
+
+def expected(role: str, route: Route, school: str) -> int:
+    if route.permission is not None and not allows(role, route.permission):
+        return 403
+    touches = f"{route.path} {route.body} {route.form}"
+    if role == "principal" and school == "B" and any(s in touches for s in SCOPED):
+        return 404
+    return route.ok
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_each_role_as_the_roles_table_says(role: str, web: Callable[[str | None], Web], world: World) -> None:
+    admin = web("admin")
+    user = web(role)
+    wrong: list[str] = []
+    for route in ROUTES:
+        for school in ("A", "B"):
+            ids = _ids(admin, world, school)
+            got = _call(user, route, ids)
+            want = expected(role, route, school)
+            if got != want:
+                wrong.append(f"{route.method} {route.path} school {school}: {got}, expected {want}")
+    assert wrong == []
+
+
+def test_signed_out_requests_are_sent_to_sign_in(web: Callable[[str | None], Web], world: World) -> None:
+    admin = web("admin")
+    ids = _ids(admin, world, "A")
+    anonymous = web(None)
+    for route in ROUTES:
+        got = _call(anonymous, route, ids)
+        want = 401 if route.path.startswith("/api/") else 303
+        assert got == want, f"{route.method} {route.path}: {got}"
+    page = anonymous.client.get("/findings", follow_redirects=False)
+    assert page.headers["location"] == "/login?next=%2Ffindings"
+
+
+def test_the_matrix_covers_every_route_of_the_application(web: Callable[[str | None], Web]) -> None:
+    app = web(None).app
+    declared = {(r.method, r.path) for r in ROUTES} | SIGN_IN_ROUTES
+    served = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods - {"HEAD"}
+    }
+    served = {(m, p.replace("{finding_id}", "{finding}").replace("{case_id}", "{case}").replace("{person_id}", "{person}").replace("{code}", "matrix")) for m, p in served}
+    assert served - declared == set()
