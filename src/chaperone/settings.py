@@ -35,6 +35,10 @@ class Settings(BaseModel):
     gateway_fail_action: str = "DUNNO"
     gateway_idle_seconds: float = Field(default=300.0, gt=0)
     gateway_max_connections: int = Field(default=1000, ge=1)
+    gateway_record_decisions: bool = True
+    gateway_flush_seconds: float = Field(default=5.0, gt=0)
+    gateway_flush_decisions: int = Field(default=5000, ge=1)
+    gateway_publish_seconds: float = Field(default=300.0, gt=0)
     web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
     web_secure_cookies: bool = True
 
@@ -88,6 +92,10 @@ ENVIRONMENT = (
     "gateway_fail_action",
     "gateway_idle_seconds",
     "gateway_max_connections",
+    "gateway_record_decisions",
+    "gateway_flush_seconds",
+    "gateway_flush_decisions",
+    "gateway_publish_seconds",
     "web_session_hours",
     "web_secure_cookies",
 )

@@ -2,7 +2,8 @@
 
 The test writes the default instance's main.cf/master.cf (saving and restoring any
 that exist), starts Postfix and `chaperone gateway`, and sends mail with smtplib.
-`make test` installs Postfix; run outside it, the test skips with the reason.
+`make test` installs Postfix; run outside it, the test skips with the reason. On
+SIGTERM the gateway records its decisions in the lake, which the first test reads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from chaperone.lake import decisions
+from chaperone.lake.writer import lake_path
 from chaperone.settings import Settings
 from tests.audit.world import load_world
 from tests.conftest import Cli
@@ -155,8 +158,12 @@ def test_off_channel_mail_is_rejected_and_compliant_mail_delivered(
         send("t1@district.k12.us", "s1@students.district.k12.us")
         assert len(delivered(mail)) == 1
     finally:
-        process.terminate()
-        process.wait(10)
+        process.terminate()  # SIGTERM: the gateway records its decisions on the way out
+        process.wait(30)
+    logged = decisions.recent(lake_path(Path(env["CHAPERONE_HOME"])), limit=10)
+    assert sorted((d["sender"], d["action"], d["stopped"], d["protocol_state"]) for d in logged) \
+        == [("t1@district.k12.us", "DUNNO", False, "END-OF-MESSAGE"),
+            ("t1home@gmail.com", "REJECT", True, "RCPT")]
 
 
 def test_hold_lands_in_the_hold_queue(gateway: tuple[Path, int, dict[str, str]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from chaperone.lake.decisions import stopped_note
 from chaperone.report.html import ReportContext, render
 from chaperone.store.models import Finding
 
@@ -29,3 +30,26 @@ def test_hostile_names_are_escaped() -> None:
     assert "Findings dated 2026-09-14 to 2026-09-22" in html
     assert "2026-09-14" in html and "2026-09-21" in html  # weeks start on Monday
     assert "District office" in html and "direct (no platform)" in html
+
+
+def stopped(day: int, action: str) -> Finding:
+    found = finding(day, "Hillcrest", None)
+    found.finding_id, found.source_ref = f"g{day}{action}", f"gateway:{day}.{action}"
+    found.explanation = f"Dana Ito emailed a student. {stopped_note(action)}"
+    return found
+
+
+def test_what_the_gateway_stopped_is_shown_by_week_and_action() -> None:
+    found = [finding(14, None, None), stopped(14, "REJECT"), stopped(15, "REJECT"),
+             stopped(16, "HOLD"), stopped(22, "REJECT")]
+    html = render(found, ReportContext("D", "9052", 10, dt.datetime(2026, 11, 29)))
+    assert "<b>4</b>Stopped at the mail gateway" in html
+    data = html[html.index("Findings stopped at the gateway"):]
+    assert "<th scope='row'>2026-09-14 HOLD</th><td>1</td>" in data
+    assert "<th scope='row'>2026-09-14 REJECT</th><td>2</td>" in data
+    assert "<th scope='row'>2026-09-21 REJECT</th><td>1</td>" in data
+
+
+def test_without_gateway_findings_there_is_no_gateway_section() -> None:
+    html = render([finding(14, None, None)], ReportContext("D", "9052", 1, dt.datetime(2026, 11, 29)))
+    assert "gateway" not in html

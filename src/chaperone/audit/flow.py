@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from chaperone.audit import duckdb_engine, findings, inputs
 from chaperone.audit.query import RuleWindow, rule_windows
 from chaperone.common.problems import ChaperoneError
+from chaperone.lake import decisions
 from chaperone.lake.layout import LakeLayout
 from chaperone.policy import loader
 from chaperone.policy import service as policy
@@ -76,7 +78,7 @@ def run(
     view = require_current(session)
     audit_inputs = inputs.load(session, view)
     rows = _engine(engine, spark_master, memory_limit)(layout, audit_inputs, windows, since, until)
-    new = findings.build(windows, rows, audit_inputs)
+    new = _stopped_at_gateway(layout, findings.build(windows, rows, audit_inputs))
     summary = AuditSummary(
         engine,
         since,
@@ -104,6 +106,26 @@ def run(
         )
     )
     return summary
+
+
+def _stopped_at_gateway(
+    layout: LakeLayout, found: list[findings.NewFinding]
+) -> list[findings.NewFinding]:
+    """Findings on mail the gateway stopped say so (their records came from the gateway)."""
+    days = {
+        f.record_id: f.occurred_at.astimezone(dt.UTC).date()
+        for f in found
+        if f.source_ref.startswith("gateway:")
+    }
+    actions = decisions.stopped_actions(layout, days) if days else {}
+    return [
+        dataclasses.replace(
+            f, explanation=f"{f.explanation} {decisions.stopped_note(actions[f.record_id])}"
+        )
+        if f.record_id in actions
+        else f
+        for f in found
+    ]
 
 
 def _registry_digest(document: dict[str, Any]) -> str:

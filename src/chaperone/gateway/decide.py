@@ -28,6 +28,7 @@ class Decision:
     action: str
     rule_id: str | None = None
     reason: str = ""
+    intended: str | None = None  # monitor mode: what enforcing would have answered
 
 
 @dataclass
@@ -81,7 +82,8 @@ class Decider:
                     if not self._excepted(window, row):
                         best = Decision(action, window.rule.id, self._text(window, row))
         if self.monitor and best.action != DUNNO:
-            return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}")
+            return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}",
+                            intended=best.action)
         return best
 
     def _excepted(self, window: RuleWindow, row: dict[str, Any]) -> bool:

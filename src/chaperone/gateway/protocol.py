@@ -28,6 +28,9 @@ class PolicyRequest:
     instance: str
     recipient_count: int
     queue_id: str
+    client_address: str = ""
+    client_name: str = ""
+    sasl_username: str = ""
 
 
 def parse(lines: list[bytes]) -> PolicyRequest:
@@ -51,6 +54,9 @@ def parse(lines: list[bytes]) -> PolicyRequest:
         instance=values.get("instance", ""),
         recipient_count=int(count) if count.isdigit() else 0,
         queue_id=values.get("queue_id", ""),
+        client_address=values.get("client_address", ""),
+        client_name=values.get("client_name", ""),
+        sasl_username=values.get("sasl_username", ""),
     )
 
 

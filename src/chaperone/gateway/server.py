@@ -15,7 +15,8 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chaperone.gateway.decide import Decider, postfix_action
+from chaperone.gateway.decide import Decider, Decision, postfix_action
+from chaperone.gateway.journal import DecisionJournal
 from chaperone.gateway.protocol import (
     MAX_REQUEST_BYTES,
     BadRequest,
@@ -41,10 +42,12 @@ class PolicyServer:
     """Serves Postfix policy requests with the Decider in force (swapped atomically on reload)."""
 
     def __init__(self, decider: Decider, limits: Limits,
-                 reload: Callable[[], Decider] | None = None) -> None:
+                 reload: Callable[[], Decider] | None = None,
+                 journal: DecisionJournal | None = None) -> None:
         self.decider = decider
         self.limits = limits
         self._reload = reload
+        self.journal = journal
         self._active = 0
         self.answered = 0
 
@@ -127,8 +130,19 @@ class PolicyServer:
         return self.limits.fail_action
 
     def _decide(self, request: PolicyRequest) -> str:
-        decision = self.decider.decide(request)
+        decider = self.decider
+        decision = decider.decide(request)
         if decision.rule_id:
             log.info("%s %s -> %s (%s)", request.queue_id or "-", decision.rule_id,
                      decision.action, request.state)
+        if self.journal is not None:
+            _record(self.journal, request, decision, decider.monitor)
         return postfix_action(decision)
+
+
+def _record(journal: DecisionJournal, request: PolicyRequest, decision: Decision,
+            monitor: bool) -> None:
+    try:
+        journal.note(request, decision, monitor=monitor)
+    except Exception:  # the answer stands; only its record is missing
+        log.exception("could not record the decision for %s", request.queue_id or "-")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 
 import uvicorn
 
@@ -11,7 +13,9 @@ from chaperone.audit import inputs
 from chaperone.audit.query import rule_windows
 from chaperone.gateway.decide import ACTIONS, Decider
 from chaperone.gateway.http import create_app
+from chaperone.gateway.journal import DecisionJournal, JournalSettings
 from chaperone.gateway.server import Limits, PolicyServer
+from chaperone.lake.writer import lake_path
 from chaperone.policy import service as policy
 from chaperone.settings import Settings
 from chaperone.store.db import open_store
@@ -35,21 +39,52 @@ def build_decider(settings: Settings) -> Decider:
     return Decider(audit_inputs, windows, actions, monitor=settings.gateway_mode == "monitor")
 
 
+def journal_for(settings: Settings) -> DecisionJournal | None:
+    """The decision journal the settings ask for (None when decisions are not recorded)."""
+    if not settings.gateway_record_decisions:
+        return None
+    config = JournalSettings(flush_seconds=settings.gateway_flush_seconds,
+                             flush_decisions=settings.gateway_flush_decisions,
+                             publish_seconds=settings.gateway_publish_seconds)
+    return DecisionJournal(lake_path(settings.home), config)
+
+
 async def run(settings: Settings, listen: str, http: str | None = None) -> None:
-    """Serve until cancelled; SIGHUP reloads the directory and registry."""
+    """Serve until SIGTERM or SIGINT; SIGHUP reloads the directory and registry.
+
+    On the way out the decision journal records every decision it holds.
+    """
     limits = Limits(idle_seconds=settings.gateway_idle_seconds,
                     max_connections=settings.gateway_max_connections,
                     fail_action=settings.gateway_fail_action)
-    server = PolicyServer(build_decider(settings), limits, reload=lambda: build_decider(settings))
+    journal = journal_for(settings)
+    server = PolicyServer(build_decider(settings), limits, reload=lambda: build_decider(settings),
+                          journal=journal)
     listener = await server.serve(listen)
-    server.install_reload(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    server.install_reload(loop)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
     log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
-    tasks = [listener.serve_forever()]
+    tasks = [asyncio.ensure_future(listener.serve_forever()), asyncio.ensure_future(stop.wait())]
     if http:
         host, _, port = http.rpartition(":")
         config = uvicorn.Config(create_app(lambda: server.decider), host=host or "127.0.0.1",
                                 port=int(port), log_level="warning")
-        tasks.append(uvicorn.Server(config).serve())
+        tasks.append(asyncio.ensure_future(uvicorn.Server(config).serve()))
         log.info("decision API on http://%s/api/v1/decide", http)
-    async with listener:
-        await asyncio.gather(*tasks)
+    if journal is not None:
+        journal.start()
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        listener.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if journal is not None:
+            await journal.close()
+            log.info("decision records: %d spooled, %d published", journal.spooled,
+                     journal.published)

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,16 @@ class LakeLayout:
     def records(self) -> Path:
         """``records/day=YYYY-MM-DD/part-*.parquet`` (UTC day of the record)."""
         return self.root / "records"
+
+    @property
+    def decisions(self) -> Path:
+        """``decisions/day=YYYY-MM-DD/part-*.parquet``: the gateway's decision records."""
+        return self.root / "decisions"
+
+    @property
+    def decision_spool(self) -> Path:
+        """``_gateway_spool/``: whole batches of decisions waiting to be published."""
+        return self.root / "_gateway_spool"
 
     @property
     def quarantine(self) -> Path:
@@ -57,11 +68,15 @@ class LakeLayout:
         return any(self.quarantine.glob("*.parquet"))
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """One writer at a time (readers never need the lock)."""
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """One writer at a time (readers never need the lock).
+
+        With a ``timeout``, give up with ``LakeBusy`` when another writer (an
+        ingest) holds the lock longer than that.
+        """
         self.ensure()
         with (self.root / ".lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            _acquire(handle.fileno(), timeout)
             try:
                 yield
             finally:
@@ -80,6 +95,25 @@ class LakeLayout:
         folder = self.staging / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder
+
+
+class LakeBusy(TimeoutError):
+    """Another writer held the lake's lock longer than the caller would wait."""
+
+
+def _acquire(descriptor: int, timeout: float | None) -> None:
+    if timeout is None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LakeBusy("another writer holds the lake's lock") from None
+            time.sleep(0.05)
 
 
 def publish(staged: Path, final: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +51,17 @@ PUBLISH_THREADS = 16  # files published at once: the file system commits their f
 class LakeWriter:
     """Writes batches into a lake; the caller holds the lake's lock."""
 
-    def __init__(self, layout: LakeLayout, run_id: str) -> None:
+    def __init__(
+        self, layout: LakeLayout, run_id: str, *, days: Collection[str] | None = None
+    ) -> None:
+        """``days`` (``YYYY-MM-DD``) limits the duplicate check to those day partitions.
+
+        For a writer whose record ids cannot occur on another day (the gateway's are
+        derived from the time of the decision), this spares reading the whole lake.
+        """
         self.layout = layout
         self.run_id = run_id
+        self._days = sorted(days) if days is not None else None
         self.db = connect()
         self._parts = 0
         self._known = False  # whether the temp table ``known`` holds the lake's record ids
@@ -110,9 +119,10 @@ class LakeWriter:
     def _known_ids(self) -> str:
         """A query of every record_id in the lake (the lock keeps other writers out)."""
         if not self._known:
+            files = self._record_files()
             existing = (
-                f"SELECT record_id FROM read_parquet('{self.layout.record_glob()}')"
-                if self.layout.has_records()
+                f"SELECT record_id FROM read_parquet({files})"
+                if files
                 else "SELECT NULL::VARCHAR AS record_id WHERE false"
             )
             self.db.execute(f"CREATE OR REPLACE TEMP TABLE known AS {existing}")
@@ -123,6 +133,14 @@ class LakeWriter:
             self.db.execute(f"INSERT INTO known SELECT record_id FROM read_parquet([{files}])")
             self._unfolded.clear()
         return "SELECT record_id FROM known"
+
+    def _record_files(self) -> str | None:
+        """The record files the duplicate check reads (a DuckDB literal); None when none."""
+        if self._days is None:
+            return _literal(self.layout.record_glob()) if self.layout.has_records() else None
+        folders = (self.layout.records / f"day={day}" for day in self._days)
+        files = [_literal(str(p)) for folder in folders for p in sorted(folder.glob("*.parquet"))]
+        return f"[{', '.join(files)}]" if files else None
 
     def _count(self, name: str) -> int:
         row = next(iter(self.db.execute(f"SELECT count(*) FROM {name}").fetchall()), None)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+from chaperone.lake.decisions import stopped_action
 from chaperone.report.charts import bar_chart, column_chart
 from chaperone.store.models import Finding
 
@@ -51,8 +52,11 @@ def render(findings: list[Finding], context: ReportContext) -> str:
     window = f"{days[0]} to {days[-1]}" if days else "no findings"
     weeks = sorted(Counter(_week(d) for d in days).items())
     people = len({f.subject_person_id for f in findings})
+    stopped = _stopped(findings)
     tiles = [("Findings", len(findings)), ("Staff members", people),
              ("Records audited", context.records)]
+    if stopped:
+        tiles.append(("Stopped at the mail gateway", len(stopped)))
     body = [
         f"<h1>{escape(context.district)}: electronic communication compliance</h1>",
         f"<p class='meta'>Board Policy {escape(context.policy)}. Findings dated {escape(window)} "
@@ -73,6 +77,7 @@ def render(findings: list[Finding], context: ReportContext) -> str:
             else "direct (no platform)" for f in findings]), colour=3),
         bar_chart("Findings by rule", _counts([f"{f.rule_id} ({f.citation})" for f in findings]),
                   colour=4),
+        *_gateway_section(stopped),
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -80,6 +85,26 @@ def render(findings: list[Finding], context: ReportContext) -> str:
         f"<title>{escape(context.district)}: Policy {escape(context.policy)} report</title>"
         f"<style>{STYLE}</style></head><body><main>" + "".join(body) + "</main></body></html>"
     )
+
+
+def _stopped(findings: list[Finding]) -> list[tuple[Finding, str]]:
+    """Findings on mail the gateway stopped, with the action that stopped it."""
+    found = ((f, stopped_action(f.explanation)) for f in findings
+             if f.source_ref.startswith("gateway:"))
+    return [(f, action) for f, action in found if action]
+
+
+def _gateway_section(stopped: list[tuple[Finding, str]]) -> list[str]:
+    """What the mail gateway stopped before delivery, by week and action (when it stopped any)."""
+    if not stopped:
+        return []
+    weekly = sorted(Counter((_week(f.local_date), action) for f, action in stopped).items())
+    return [
+        "<h2>Stopped at the mail gateway</h2><p>Mail the district's gateway refused (REJECT) or "
+        "held for review (HOLD) before delivery; each finding is also counted above.</p>",
+        bar_chart("Findings stopped at the gateway, by week (week starting) and action",
+                  [(f"{week} {action}", count) for (week, action), count in weekly], colour=1),
+    ]
 
 
 def write(out: Path, html: str) -> None:
