@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOME_DEMO ?= .chaperone
 
-.PHONY: install java postfix demo test lint typecheck pytest pytest-postgres clean
+.PHONY: install java postfix chromium demo test lint typecheck pytest pytest-postgres clean
 
 install: $(STAMP)
 
@@ -43,7 +43,15 @@ postfix:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    postfix >/dev/null; }
 
-pytest: install java postfix
+# Chromium for the web application's browser tests (Debian's package, driven by Playwright;
+# Playwright's own browser download is never used).
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-dejavu-core >/dev/null; }
+
+pytest: install java postfix chromium
 	$(BIN)/pytest -q
 
 # The store and directory tests again, on a real PostgreSQL server started for the run.
