@@ -41,16 +41,21 @@ def _only_at(session: object, finding_school: str, other: str) -> str:
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
-    in_other = select(PersonOrg.person_pk).join(Org, Org.id == PersonOrg.org_pk).where(Org.org_id == other)
+    in_other = (
+        select(PersonOrg.person_pk).join(Org, Org.id == PersonOrg.org_pk).where(Org.org_id == other)
+    )
     subjects = select(Person.person_id).where(Person.id.not_in(in_other))
-    return session.scalars(
-        select(Finding.finding_id)
-        .join(Person, Person.person_id == Finding.subject_person_id)
-        .join(PersonOrg, PersonOrg.person_pk == Person.id)
-        .join(Org, Org.id == PersonOrg.org_pk)
-        .where(Org.org_id == finding_school, Finding.subject_person_id.in_(subjects))
-        .order_by(Finding.finding_id)
-    ).first() or ""
+    return (
+        session.scalars(
+            select(Finding.finding_id)
+            .join(Person, Person.person_id == Finding.subject_person_id)
+            .join(PersonOrg, PersonOrg.person_pk == Person.id)
+            .join(Org, Org.id == PersonOrg.org_pk)
+            .where(Org.org_id == finding_school, Finding.subject_person_id.in_(subjects))
+            .order_by(Finding.finding_id)
+        ).first()
+        or ""
+    )
 
 
 def build(home: Path) -> World:
@@ -61,28 +66,52 @@ def build(home: Path) -> World:
     with store.transaction() as session:
         counts: dict[str, int] = {}
         for finding in session.scalars(select(Finding)):
-            person = session.scalar(select(Person).where(Person.person_id == finding.subject_person_id))
+            person = session.scalar(
+                select(Person).where(Person.person_id == finding.subject_person_id)
+            )
             for org in person.orgs if person else []:
                 if org.type == "school":
                     counts[org.org_id] = counts.get(org.org_id, 0) + 1
         school_a, school_b = sorted(counts, key=lambda k: (-counts[k], k))[:2]
         for role in ROLES:
             create_user(
-                session, username=role, password=PASSWORD, role=role, display_name=f"The {role}",
+                session,
+                username=role,
+                password=PASSWORD,
+                role=role,
+                display_name=f"The {role}",
                 school_ids=(school_a,) if role == "principal" else (),
             )
-        create_user(session, username="principal_b", password=PASSWORD, role="principal",
-                    display_name="The other principal", school_ids=(school_b,))
+        create_user(
+            session,
+            username="principal_b",
+            password=PASSWORD,
+            role="principal",
+            display_name="The other principal",
+            school_ids=(school_b,),
+        )
 
         def student(school: str) -> str:
-            return session.scalars(
-                select(Person.person_id).join(PersonOrg, PersonOrg.person_pk == Person.id)
-                .join(Org, Org.id == PersonOrg.org_pk)
-                .where(Org.org_id == school, Person.population == "student").order_by(Person.person_id)
-            ).first() or ""
+            return (
+                session.scalars(
+                    select(Person.person_id)
+                    .join(PersonOrg, PersonOrg.person_pk == Person.id)
+                    .join(Org, Org.id == PersonOrg.org_pk)
+                    .where(Org.org_id == school, Person.population == "student")
+                    .order_by(Person.person_id)
+                ).first()
+                or ""
+            )
 
-        world = World(home, school_a, school_b, _only_at(session, school_a, school_b),
-                      _only_at(session, school_b, school_a), student(school_a), student(school_b))
+        world = World(
+            home,
+            school_a,
+            school_b,
+            _only_at(session, school_a, school_b),
+            _only_at(session, school_b, school_a),
+            student(school_a),
+            student(school_b),
+        )
     store.close()
     assert all([world.finding_a, world.finding_b, world.student_a, world.student_b]), world
     return world
@@ -104,7 +133,9 @@ class Web:
         self.csrf = ""
 
     def sign_in(self, username: str, password: str = PASSWORD) -> Web:
-        answer = self.client.post("/api/v1/session", json={"username": username, "password": password})
+        answer = self.client.post(
+            "/api/v1/session", json={"username": username, "password": password}
+        )
         assert answer.status_code == 200, answer.text
         self.csrf = answer.json()["csrf_token"]
         return self

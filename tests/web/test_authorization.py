@@ -36,7 +36,13 @@ ROUTES = [
     Route("GET", "/", None),
     Route("GET", "/findings", P.VIEW_FINDINGS),
     Route("GET", "/findings/{finding}", P.VIEW_FINDINGS),
-    Route("POST", "/findings/review", P.REVIEW_FINDINGS, form={"finding_ids": "{finding}", "status": "triaged"}, ok=303),
+    Route(
+        "POST",
+        "/findings/review",
+        P.REVIEW_FINDINGS,
+        form={"finding_ids": "{finding}", "status": "triaged"},
+        ok=303,
+    ),
     Route("POST", "/findings/{finding}/reveal", P.REVEAL_NAMES, form={"reason": "matrix"}, ok=303),
     Route("GET", "/cases", P.VIEW_CASES),
     Route("POST", "/cases", P.MANAGE_CASES, form={"finding_ids": "{finding}"}, ok=303),
@@ -44,20 +50,37 @@ ROUTES = [
     Route("POST", "/cases/{case}/transition", P.MANAGE_CASES, form={"to_status": "triage"}, ok=303),
     Route("POST", "/cases/{case}/note", P.MANAGE_CASES, form={"text": "a note"}, ok=303),
     Route("POST", "/cases/{case}/assign", P.MANAGE_CASES, form={"assignee": "admin"}, ok=303),
-    Route("POST", "/cases/{case}/intervention", P.MANAGE_CASES, form={"code": "policy-reminder", "reason": "first time"}, ok=303),
+    Route(
+        "POST",
+        "/cases/{case}/intervention",
+        P.MANAGE_CASES,
+        form={"code": "policy-reminder", "reason": "first time"},
+        ok=303,
+    ),
     Route("GET", "/people", P.VIEW_PEOPLE),
     Route("GET", "/people/{person}", P.VIEW_PEOPLE),
     Route("GET", "/people/{person}/access", P.ACCESS_REPORT),
     Route("GET", "/registry", P.VIEW_REGISTRY),
     Route("GET", "/interventions", P.VIEW_CASES),
-    Route("POST", "/interventions", P.EDIT_CATALOGUE, form={"code": "matrix", "population": "staff", "name": "Matrix"}, ok=303),
+    Route(
+        "POST",
+        "/interventions",
+        P.EDIT_CATALOGUE,
+        form={"code": "matrix", "population": "staff", "name": "Matrix"},
+        ok=303,
+    ),
     Route("GET", "/audit-log", P.VIEW_TRAIL),
     # API
     Route("GET", "/api/v1/me", None),
     Route("GET", "/api/v1/dashboard", P.VIEW_FINDINGS),
     Route("GET", "/api/v1/findings", P.VIEW_FINDINGS),
     Route("GET", "/api/v1/findings/{finding}", P.VIEW_FINDINGS),
-    Route("POST", "/api/v1/findings/review", P.REVIEW_FINDINGS, body={"finding_ids": ["{finding}"], "status": "triaged"}),
+    Route(
+        "POST",
+        "/api/v1/findings/review",
+        P.REVIEW_FINDINGS,
+        body={"finding_ids": ["{finding}"], "status": "triaged"},
+    ),
     Route("POST", "/api/v1/findings/{finding}/reveal", P.REVEAL_NAMES, body={"reason": "matrix"}),
     Route("GET", "/api/v1/cases", P.VIEW_CASES),
     Route("POST", "/api/v1/cases", P.MANAGE_CASES, body={"finding_ids": ["{finding}"]}, ok=201),
@@ -65,9 +88,19 @@ ROUTES = [
     Route("POST", "/api/v1/cases/{case}/transitions", P.MANAGE_CASES, body={"to_status": "triage"}),
     Route("POST", "/api/v1/cases/{case}/notes", P.MANAGE_CASES, body={"text": "a note"}),
     Route("POST", "/api/v1/cases/{case}/assignee", P.MANAGE_CASES, body={"username": "admin"}),
-    Route("POST", "/api/v1/cases/{case}/interventions", P.MANAGE_CASES, body={"code": "policy-reminder", "reason": "first time"}),
+    Route(
+        "POST",
+        "/api/v1/cases/{case}/interventions",
+        P.MANAGE_CASES,
+        body={"code": "policy-reminder", "reason": "first time"},
+    ),
     Route("GET", "/api/v1/interventions", P.VIEW_CASES),
-    Route("PUT", "/api/v1/interventions/matrix", P.EDIT_CATALOGUE, body={"population": "staff", "name": "Matrix"}),
+    Route(
+        "PUT",
+        "/api/v1/interventions/matrix",
+        P.EDIT_CATALOGUE,
+        body={"population": "staff", "name": "Matrix"},
+    ),
     Route("GET", "/api/v1/people", P.VIEW_PEOPLE),
     Route("GET", "/api/v1/people/{person}", P.VIEW_PEOPLE),
     Route("GET", "/api/v1/people/{person}/access-log", P.ACCESS_REPORT),
@@ -75,7 +108,13 @@ ROUTES = [
     Route("GET", "/api/v1/audit-log", P.VIEW_TRAIL),
     Route("GET", "/api/v1/audit-log/verify", P.VIEW_TRAIL),
 ]
-SIGN_IN_ROUTES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
+SIGN_IN_ROUTES = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+}
 SCOPED = ("{finding}", "{case}", "{person}")
 
 
@@ -101,13 +140,17 @@ def _call(web: Web, route: Route, ids: dict[str, str]) -> int:
         form = dict(_fill(route.form, ids))  # type: ignore[arg-type]
         form["csrf_token"] = web.csrf
         return client.post(path, data=form, follow_redirects=False).status_code
-    return client.request(route.method, path, json=_fill(route.body, ids), headers=headers, follow_redirects=False).status_code
+    return client.request(
+        route.method, path, json=_fill(route.body, ids), headers=headers, follow_redirects=False
+    ).status_code
 
 
 def _ids(admin: Web, world: World, school: str) -> dict[str, str]:
     """A finding, a fresh case (status new) and a student, all of one school."""
     finding = world.finding_a if school == "A" else world.finding_b
-    answer = admin.client.post("/api/v1/cases", json={"finding_ids": [finding]}, headers={"X-CSRF-Token": admin.csrf})
+    answer = admin.client.post(
+        "/api/v1/cases", json={"finding_ids": [finding]}, headers={"X-CSRF-Token": admin.csrf}
+    )
     assert answer.status_code == 201, answer.text
     person = world.student_a if school == "A" else world.student_b
     return {"finding": finding, "case": str(answer.json()["id"]), "person": person}
@@ -123,7 +166,9 @@ def expected(role: str, route: Route, school: str) -> int:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_route_answers_each_role_as_the_roles_table_says(role: str, web: Callable[[str | None], Web], world: World) -> None:
+def test_every_route_answers_each_role_as_the_roles_table_says(
+    role: str, web: Callable[[str | None], Web], world: World
+) -> None:
     admin = web("admin")
     user = web(role)
     wrong: list[str] = []
@@ -137,7 +182,9 @@ def test_every_route_answers_each_role_as_the_roles_table_says(role: str, web: C
     assert wrong == []
 
 
-def test_signed_out_requests_are_sent_to_sign_in(web: Callable[[str | None], Web], world: World) -> None:
+def test_signed_out_requests_are_sent_to_sign_in(
+    web: Callable[[str | None], Web], world: World
+) -> None:
     admin = web("admin")
     ids = _ids(admin, world, "A")
     anonymous = web(None)
@@ -158,5 +205,14 @@ def test_the_matrix_covers_every_route_of_the_application(web: Callable[[str | N
         if isinstance(route, APIRoute)
         for method in route.methods - {"HEAD"}
     }
-    served = {(m, p.replace("{finding_id}", "{finding}").replace("{case_id}", "{case}").replace("{person_id}", "{person}").replace("{code}", "matrix")) for m, p in served}
+    served = {
+        (
+            m,
+            p.replace("{finding_id}", "{finding}")
+            .replace("{case_id}", "{case}")
+            .replace("{person_id}", "{person}")
+            .replace("{code}", "matrix"),
+        )
+        for m, p in served
+    }
     assert served - declared == set()

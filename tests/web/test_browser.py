@@ -24,8 +24,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SHOTS = os.environ.get("CHAPERONE_SCREENSHOTS")  # a folder: also save the guide's screenshots
 FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -82,7 +88,9 @@ def _shot(page: object, name: str) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
 
 
-def test_triage_open_a_case_record_an_intervention_and_resolve_it(server: str, browser: object, world: World) -> None:
+def test_triage_open_a_case_record_an_intervention_and_resolve_it(
+    server: str, browser: object, world: World
+) -> None:
     page = _page(browser)
     _sign_in(page, server, "compliance_officer", "/findings")
     _shot(page, "review-queue")
@@ -113,7 +121,9 @@ def test_triage_open_a_case_record_an_intervention_and_resolve_it(server: str, b
     assert "Required training" in timeline and "Training completed." in timeline
 
 
-def test_a_principal_cannot_reach_another_schools_findings_or_people(server: str, browser: object, world: World) -> None:
+def test_a_principal_cannot_reach_another_schools_findings_or_people(
+    server: str, browser: object, world: World
+) -> None:
     page = _page(browser)
     _sign_in(page, server, "principal")
     _shot(page, "dashboard")
@@ -128,16 +138,33 @@ def test_a_principal_cannot_reach_another_schools_findings_or_people(server: str
     assert world.finding_b not in {f["finding_id"] for f in listed["findings"]}
 
 
-PAGES = ["/", "/findings", "/findings/{finding}", "/cases", "/cases/{case}", "/people",
-         "/people/{person}", "/people/{person}/access", "/registry", "/interventions", "/audit-log"]
+PAGES = [
+    "/",
+    "/findings",
+    "/findings/{finding}",
+    "/cases",
+    "/cases/{case}",
+    "/people",
+    "/people/{person}",
+    "/people/{person}/access",
+    "/registry",
+    "/interventions",
+    "/audit-log",
+]
 
 
-def test_axe_finds_no_serious_or_critical_violations_on_any_page(server: str, browser: object, world: World) -> None:
+def test_axe_finds_no_serious_or_critical_violations_on_any_page(
+    server: str, browser: object, world: World
+) -> None:
     page = _page(browser)
     page.goto(server + "/login")  # type: ignore[attr-defined]
     problems = _axe(page, "/login")
     _sign_in(page, server, "admin")
-    answer = page.request.post(f"{server}/api/v1/cases", data={"finding_ids": [world.finding_a]}, headers={"X-CSRF-Token": _csrf(page, server)})  # type: ignore[attr-defined]
+    answer = page.request.post(
+        f"{server}/api/v1/cases",
+        data={"finding_ids": [world.finding_a]},
+        headers={"X-CSRF-Token": _csrf(page, server)},
+    )  # type: ignore[attr-defined]
     case = answer.json()["id"]
     for path in PAGES:
         url = server + path.format(finding=world.finding_a, case=case, person=world.student_a)
@@ -188,5 +215,7 @@ def test_pages_fit_a_phone_screen(server: str, browser: object, world: World) ->
     for path in ("/", "/findings", f"/findings/{world.finding_a}", "/cases", "/people"):
         page.goto(server + path)  # type: ignore[attr-defined]
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")  # type: ignore[attr-defined]
-        wide = page.evaluate("""() => [...document.querySelectorAll("*")].filter(e => e.scrollWidth > e.clientWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + "#" + e.id)""")  # type: ignore[attr-defined]
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll("*")].filter(e => e.scrollWidth > e.clientWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + "#" + e.id)"""
+        )  # type: ignore[attr-defined]
         assert overflow <= 0, (path, wide)

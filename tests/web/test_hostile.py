@@ -34,7 +34,9 @@ def corpus_strings(limit: int = 40) -> list[str]:
         root = CORPORA / folder
         if not root.is_dir():
             continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.stat().st_size < 200_000):
+        for path in sorted(
+            p for p in root.rglob("*") if p.is_file() and p.stat().st_size < 200_000
+        ):
             try:
                 message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                 values = [str(message.get("subject", "")), str(message.get("from", ""))]
@@ -50,10 +52,14 @@ def _poison(web: Web, world: World, strings: list[str]) -> None:
     with web.app.state.store.transaction() as session:
         finding = session.get(Finding, world.finding_a)
         assert finding is not None
-        subject = session.scalar(select(Person).where(Person.person_id == finding.subject_person_id))
+        subject = session.scalar(
+            select(Person).where(Person.person_id == finding.subject_person_id)
+        )
         assert subject is not None
         subject.given_name, subject.family_name = strings[0], strings[1 % len(strings)]
-        others = session.scalars(select(Person).where(Person.population == "student").limit(len(strings))).all()
+        others = session.scalars(
+            select(Person).where(Person.population == "student").limit(len(strings))
+        ).all()
         for person, text in zip(others, strings, strict=False):
             person.given_name = text
         finding.school = strings[2 % len(strings)]
@@ -62,14 +68,25 @@ def _poison(web: Web, world: World, strings: list[str]) -> None:
         finding.sender = strings[0] + "@example.org"
         finding.recipients = ";".join(strings[:3])
         finding.explanation = " ".join(strings)
-        session.execute(update(Org).where(Org.type == "school").values(name=strings[1 % len(strings)]))
+        session.execute(
+            update(Org).where(Org.type == "school").values(name=strings[1 % len(strings)])
+        )
 
 
 def _pages(web: Web, world: World, case_id: int) -> list[str]:
     return [
-        "/", "/findings", "/findings?status=all", f"/findings/{world.finding_a}", "/cases",
-        f"/cases/{case_id}", "/people", f"/people/{world.student_a}", f"/people/{world.student_a}/access",
-        "/registry", "/interventions", "/audit-log",
+        "/",
+        "/findings",
+        "/findings?status=all",
+        f"/findings/{world.finding_a}",
+        "/cases",
+        f"/cases/{case_id}",
+        "/people",
+        f"/people/{world.student_a}",
+        f"/people/{world.student_a}/access",
+        "/registry",
+        "/interventions",
+        "/audit-log",
     ]
 
 
@@ -77,10 +94,16 @@ def _check(web: Callable[[str | None], Web], world: World, strings: list[str]) -
     admin = web("admin")
     _poison(admin, world, strings)
     admin.post(f"/api/v1/findings/{world.finding_a}/reveal", json={"reason": strings[0][:400]})
-    case = admin.post("/api/v1/cases", json={"finding_ids": [world.finding_a], "title": strings[1][:255]})
+    case = admin.post(
+        "/api/v1/cases", json={"finding_ids": [world.finding_a], "title": strings[1][:255]}
+    )
     case_id = case.json()["id"]  # type: ignore[attr-defined]
     admin.post(f"/api/v1/cases/{case_id}/notes", json={"text": strings[0]})
-    admin.client.put("/api/v1/interventions/hostile", json={"population": "staff", "name": strings[0][:255], "description": strings[-1][:2000]}, headers={"X-CSRF-Token": admin.csrf})
+    admin.client.put(
+        "/api/v1/interventions/hostile",
+        json={"population": "staff", "name": strings[0][:255], "description": strings[-1][:2000]},
+        headers={"X-CSRF-Token": admin.csrf},
+    )
     for path in _pages(admin, world, case_id):
         page = admin.client.get(path)
         assert page.status_code == 200, path
@@ -91,17 +114,27 @@ def _check(web: Callable[[str | None], Web], world: World, strings: list[str]) -
     for text in strings:
         if "\u202e" in text:
             assert "<bdi>" in finding_page
-            assert finding_page.count("\u202e") == len([1 for chunk in finding_page.split("<bdi>")[1:] if "\u202e" in chunk.split("</bdi>")[0]])
+            assert finding_page.count("\u202e") == len(
+                [
+                    1
+                    for chunk in finding_page.split("<bdi>")[1:]
+                    if "\u202e" in chunk.split("</bdi>")[0]
+                ]
+            )
     return admin
 
 
-def test_our_hostile_strings_render_escaped_on_every_page(web: Callable[[str | None], Web], world: World) -> None:
+def test_our_hostile_strings_render_escaped_on_every_page(
+    web: Callable[[str | None], Web], world: World
+) -> None:
     admin = _check(web, world, OURS)
     page = admin.client.get(f"/findings/{world.finding_a}").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_hostile_subjects_and_names_from_the_corpora_render_escaped(web: Callable[[str | None], Web], world: World) -> None:
+def test_hostile_subjects_and_names_from_the_corpora_render_escaped(
+    web: Callable[[str | None], Web], world: World
+) -> None:
     if not Path(CORPORA).is_dir():
         pytest.skip(f"corpora not present at {CORPORA}")
     strings = corpus_strings()

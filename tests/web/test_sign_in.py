@@ -23,15 +23,31 @@ def test_passwords_are_stored_as_argon2id_hashes(web: Callable[[str | None], Web
     assert not any(PASSWORD in (h or "") for h in hashes)
 
 
-def test_the_sign_in_form_signs_in_and_sets_a_secure_session_cookie(web: Callable[[str | None], Web]) -> None:
+def test_the_sign_in_form_signs_in_and_sets_a_secure_session_cookie(
+    web: Callable[[str | None], Web],
+) -> None:
     client = web(None).client
     form = client.get("/login?next=/findings")
     token = FORM_TOKEN.search(form.text)
     assert token
-    answer = client.post("/login", data={"username": "Reviewer", "password": PASSWORD, "csrf_token": token[1], "next": "/findings"}, follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={
+            "username": "Reviewer",
+            "password": PASSWORD,
+            "csrf_token": token[1],
+            "next": "/findings",
+        },
+        follow_redirects=False,
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/findings"
     cookie = answer.headers["set-cookie"].lower()
-    assert "chaperone_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+    assert (
+        "chaperone_session=" in cookie
+        and "httponly" in cookie
+        and "secure" in cookie
+        and "samesite=lax" in cookie
+    )
     assert client.get("/findings").status_code == 200
 
 
@@ -39,21 +55,36 @@ def test_sign_in_refuses_other_sites_as_the_next_page(web: Callable[[str | None]
     client = web(None).client
     token = FORM_TOKEN.search(client.get("/login").text)
     assert token
-    answer = client.post("/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": token[1], "next": "//evil.example/"}, follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={
+            "username": "reviewer",
+            "password": PASSWORD,
+            "csrf_token": token[1],
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert answer.headers["location"] == "/"
 
 
 def test_a_sign_in_form_without_its_token_is_refused(web: Callable[[str | None], Web]) -> None:
     client = web(None).client
-    answer = client.post("/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": "forged"})
+    answer = client.post(
+        "/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert answer.status_code == 401 and "expired" in answer.text
     assert "chaperone_session" not in client.cookies
 
 
-def test_wrong_passwords_are_throttled_after_five_attempts(web: Callable[[str | None], Web]) -> None:
+def test_wrong_passwords_are_throttled_after_five_attempts(
+    web: Callable[[str | None], Web],
+) -> None:
     client = web(None).client
     for _ in range(5):
-        answer = client.post("/api/v1/session", json={"username": "reviewer", "password": "not the password"})
+        answer = client.post(
+            "/api/v1/session", json={"username": "reviewer", "password": "not the password"}
+        )
         assert answer.status_code == 401
         assert answer.json() == {"detail": "wrong username or password"}
     locked = client.post("/api/v1/session", json={"username": "reviewer", "password": PASSWORD})
@@ -62,28 +93,42 @@ def test_wrong_passwords_are_throttled_after_five_attempts(web: Callable[[str | 
     assert unknown.status_code == 429  # the same client is locked out too
 
 
-def test_every_form_and_unsafe_api_call_needs_the_csrf_token(web: Callable[[str | None], Web], world: object) -> None:
+def test_every_form_and_unsafe_api_call_needs_the_csrf_token(
+    web: Callable[[str | None], Web], world: object
+) -> None:
     user = web("compliance_officer")
     finding = user.client.get("/api/v1/findings?per_page=1").json()["findings"][0]["finding_id"]
-    without = user.client.post("/api/v1/findings/review", json={"finding_ids": [finding], "status": "triaged"})
+    without = user.client.post(
+        "/api/v1/findings/review", json={"finding_ids": [finding], "status": "triaged"}
+    )
     assert without.status_code == 403
-    forged = user.client.post("/findings/review", data={"finding_ids": finding, "status": "triaged", "csrf_token": "x" * 43})
+    forged = user.client.post(
+        "/findings/review",
+        data={"finding_ids": finding, "status": "triaged", "csrf_token": "x" * 43},
+    )
     assert forged.status_code == 403
     assert user.client.get(f"/api/v1/findings/{finding}").json()["status"] == "new"
-    good = user.post("/api/v1/findings/review", json={"finding_ids": [finding], "status": "triaged"})
+    good = user.post(
+        "/api/v1/findings/review", json={"finding_ids": [finding], "status": "triaged"}
+    )
     assert good.status_code == 200  # type: ignore[attr-defined]
 
 
 def test_sign_out_ends_the_session_on_the_server(web: Callable[[str | None], Web]) -> None:
     user = web("auditor")
     stolen = user.client.cookies.get("chaperone_session")
-    assert user.client.delete("/api/v1/session", headers={"X-CSRF-Token": user.csrf}).status_code == 204
+    assert (
+        user.client.delete("/api/v1/session", headers={"X-CSRF-Token": user.csrf}).status_code
+        == 204
+    )
     replay = web(None).client
     replay.cookies.set("chaperone_session", stolen or "")
     assert replay.get("/api/v1/me").status_code == 401
 
 
-def test_the_first_administrator_is_created_from_the_command_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_administrator_is_created_from_the_command_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CHAPERONE_NEW_PASSWORD", "short")
     refused = cli("users", "create", "admin", "--role", "admin")
     assert refused.code == 1 and "at least 12 characters" in refused.err
@@ -92,7 +137,9 @@ def test_the_first_administrator_is_created_from_the_command_line(cli: Cli, monk
     cli.ok("users", "create", "admin", "--role", "admin", "--name", "IT Admin")
     listed = cli.ok("users", "list", "--format", "json").out
     assert '"username": "admin"' in listed and '"role": "admin"' in listed
-    assert cli("users", "create", "ADMIN", "--role", "admin").code == 1  # usernames are case-insensitive
+    assert (
+        cli("users", "create", "ADMIN", "--role", "admin").code == 1
+    )  # usernames are case-insensitive
     assert PASSWORD not in listed
 
 
@@ -101,4 +148,3 @@ def test_a_session_store_is_shared_by_every_server(web: Callable[[str | None], W
     second = web(None)
     second.client.cookies = first.client.cookies
     assert second.client.get("/api/v1/me").json()["role"] == "hr"
-

@@ -7,9 +7,9 @@ returns the CSRF token); every unsafe request carries that token in X-CSRF-Token
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from chaperone.cases import findings as review
@@ -26,9 +26,26 @@ from chaperone.users.service import authenticate
 from chaperone.web import auth
 from chaperone.web.unit import store, unit
 
-router = APIRouter(prefix="/api/v1", tags=["v1"])
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the request breaks a rule (the detail says which)"},
+    401: {"model": Problem, "description": "not signed in"},
+    403: {
+        "model": Problem,
+        "description": "your role may not do this, or the CSRF token is missing",
+    },
+    404: {"model": Problem, "description": "no such thing within your scope"},
+}
+router = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 Text = Annotated[str, Field(max_length=2000)]
 Id = Annotated[str, Field(min_length=1, max_length=255)]
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class Credentials(BaseModel):
@@ -198,13 +215,18 @@ class VerifyOut(BaseModel):
     problems: list[str]
 
 
+class Count(BaseModel):
+    label: str
+    count: int
+
+
 class DashboardOut(BaseModel):
     open_findings: int
     reviewed_share: float
-    by_week: list[tuple[str, int]]
-    by_school: list[tuple[str, int]]
-    by_rule: list[tuple[str, int]]
-    by_channel: list[tuple[str, int]]
+    by_week: list[Count]
+    by_school: list[Count]
+    by_rule: list[Count]
+    by_channel: list[Count]
     cases_by_status: dict[str, int]
 
 
@@ -324,7 +346,7 @@ def _trail(e: TrailEntry) -> TrailOut:
     response_model=Me,
     responses={
         401: {"description": "wrong username or password"},
-        429: {"description": "too many failed sign-ins"},
+        429: {"model": Problem, "description": "too many failed sign-ins"},
     },
 )
 def sign_in(request: Request, response: Response, body: Credentials) -> Me | Response:
@@ -394,7 +416,19 @@ def dashboard(request: Request) -> DashboardOut:
     """The dashboard's figures within the caller's scope."""
     with unit(request) as u:
         d = review.dashboard(u.db, u.who.viewer)
-        return DashboardOut(**d.__dict__)
+
+        def counts(rows: list[tuple[str, int]]) -> list[Count]:
+            return [Count(label=label, count=n) for label, n in rows]
+
+        return DashboardOut(
+            open_findings=d.open_findings,
+            reviewed_share=d.reviewed_share,
+            by_week=counts(d.by_week),
+            by_school=counts(d.by_school),
+            by_rule=counts(d.by_rule),
+            by_channel=counts(d.by_channel),
+            cases_by_status=d.cases_by_status,
+        )
 
 
 @router.get("/findings", response_model=FindingPage)
@@ -481,7 +515,7 @@ def open_case(request: Request, body: CaseIn) -> CaseOut:
     response_model=CaseOut,
     responses={404: {"description": "no such case in your scope"}},
 )
-def case(request: Request, case_id: int) -> CaseOut:
+def case(request: Request, case_id: CaseId) -> CaseOut:
     """One case with its timeline."""
     with unit(request) as u:
         found = cases.get(u.db, u.who.viewer, case_id)
@@ -497,28 +531,28 @@ def case(request: Request, case_id: int) -> CaseOut:
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut)
-def transition(request: Request, case_id: int, body: TransitionIn) -> CaseOut:
+def transition(request: Request, case_id: CaseId, body: TransitionIn) -> CaseOut:
     """Move a case along new → triage → investigating → resolved | dismissed."""
     with unit(request) as u:
         return _case(cases.transition(u.db, u.who.viewer, case_id, body.to_status, body.reason))
 
 
 @router.post("/cases/{case_id}/notes", response_model=CaseOut)
-def note(request: Request, case_id: int, body: NoteIn) -> CaseOut:
+def note(request: Request, case_id: CaseId, body: NoteIn) -> CaseOut:
     """Add a note."""
     with unit(request) as u:
         return _case(cases.add_note(u.db, u.who.viewer, case_id, body.text))
 
 
 @router.post("/cases/{case_id}/assignee", response_model=CaseOut)
-def assign(request: Request, case_id: int, body: AssignIn) -> CaseOut:
+def assign(request: Request, case_id: CaseId, body: AssignIn) -> CaseOut:
     """Assign the case to a user."""
     with unit(request) as u:
         return _case(cases.assign(u.db, u.who.viewer, case_id, body.username))
 
 
 @router.post("/cases/{case_id}/interventions", response_model=CaseOut)
-def intervention(request: Request, case_id: int, body: InterventionIn) -> CaseOut:
+def intervention(request: Request, case_id: CaseId, body: InterventionIn) -> CaseOut:
     """Record an intervention from the catalogue, with why."""
     with unit(request) as u:
         return _case(cases.record_intervention(u.db, u.who.viewer, case_id, body.code, body.reason))
@@ -607,7 +641,7 @@ def registry(request: Request) -> dict[str, object]:
 def audit_log(
     request: Request,
     person_id: Annotated[str, Query(max_length=255)] = "",
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TrailOut]:
     """Audit log entries, newest first."""

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chaperone.cases import findings as review
@@ -25,6 +25,7 @@ from chaperone.web.unit import store, unit
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -143,7 +144,7 @@ def findings(
     channel_type: str = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     spec = review.QueueFilter(status, rule_id, school, channel_type, since, until)
     with unit(request) as u:
@@ -236,7 +237,7 @@ def open_case(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case(request: Request, case_id: int) -> Response:
+def case(request: Request, case_id: CaseId) -> Response:
     with unit(request) as u:
         found = cases.get(u.db, u.who.viewer, case_id)
         labels = review.Labeller(u.db, u.who.revealed)
@@ -271,7 +272,7 @@ def case(request: Request, case_id: int) -> Response:
 @router.post("/cases/{case_id}/transition")
 def case_transition(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     to_status: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     csrf_token: Csrf = "",
@@ -283,7 +284,7 @@ def case_transition(
 
 @router.post("/cases/{case_id}/note")
 def case_note(
-    request: Request, case_id: int, text: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+    request: Request, case_id: CaseId, text: Annotated[str, Form()] = "", csrf_token: Csrf = ""
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         cases.add_note(u.db, u.who.viewer, case_id, text)
@@ -292,7 +293,7 @@ def case_note(
 
 @router.post("/cases/{case_id}/assign")
 def case_assign(
-    request: Request, case_id: int, assignee: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+    request: Request, case_id: CaseId, assignee: Annotated[str, Form()] = "", csrf_token: Csrf = ""
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         cases.assign(u.db, u.who.viewer, case_id, assignee)
@@ -302,7 +303,7 @@ def case_assign(
 @router.post("/cases/{case_id}/intervention")
 def case_intervention(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     code: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     csrf_token: Csrf = "",
@@ -389,7 +390,11 @@ def catalogue_edit(
 
 
 @router.get("/audit-log", response_class=HTMLResponse)
-def audit_log(request: Request, person_id: str = "", before: int | None = None) -> Response:
+def audit_log(
+    request: Request,
+    person_id: str = "",
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
     with unit(request) as u:
         require(u.who.viewer, Permission.VIEW_TRAIL)
         rows = trail.entries(u.db, person_id=person_id or None, before=before, limit=100)
