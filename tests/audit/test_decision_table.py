@@ -46,7 +46,11 @@ def test_findings_cite_explain_and_export_exact_columns(cli: Cli, tmp_path: Path
         assert reader.fieldnames == EXPORT_COLUMNS
         rows = {r["message_id"]: r for r in reader}
     text = rows["personal-phone-to-parent"]
-    assert (text["citation"], text["policy_version"], text["severity"]) == ("9052 §A", "2017.1", "high")
+    assert (text["citation"], text["policy_version"], text["severity"]) == (
+        "9052 §A",
+        "2017.1",
+        "high",
+    )
     assert text["occurred_at"] == "2026-09-14T13:00:00Z"
     assert text["counterpart_person_ids"] == "P1"
     assert text["explanation"] == (
@@ -105,13 +109,13 @@ def test_every_export_is_recorded(cli: Cli, tmp_path: Path, store: object) -> No
     from sqlalchemy import select
 
     from chaperone.store.db import Store
-    from chaperone.store.models import AccessEvent
+    from chaperone.store.models import TrailEntry
 
     load_world(cli, tmp_path)
     cli.ok("audit")
     cli.ok("findings", "export", "--format", "csv", "--out", tmp_path / "f.csv")
     assert isinstance(store, Store)
     with store.transaction() as session:
-        events = [(e.action, e.detail) for e in session.scalars(select(AccessEvent))]
+        events = [(e.action, e.detail) for e in session.scalars(select(TrailEntry))]
     expected = sum(len(case[-1]) for case in CASES)
     assert events == [("export", f"findings export of {expected} findings to {tmp_path / 'f.csv'}")]

@@ -143,14 +143,15 @@ def test_viewing_a_student_is_recorded(
     from sqlalchemy import select
 
     from chaperone.store.db import Store
-    from chaperone.store.models import AccessEvent
+    from chaperone.store.models import TrailEntry
 
     cli.ok("directory", "import", "oneroster", small_district.roster)
     cli.ok("directory", "show", "S000002", "--as", "principal.hs")
     cli.ok("directory", "show", "T0002")
     assert isinstance(store, Store)
     with store.transaction() as session:
-        events = session.scalars(select(AccessEvent)).all()
-        assert [(e.actor, e.action, e.person_id) for e in events] == [
-            ("principal.hs", "view", "S000002")
+        events = session.scalars(select(TrailEntry)).all()
+        assert [(e.actor, e.action, e.person_ids) for e in events] == [
+            ("principal.hs", "view", "S000002"),
+            ("cli", "view", "T0002"),
         ]

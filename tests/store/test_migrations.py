@@ -23,3 +23,39 @@ def test_migrating_twice_is_harmless(store: Store) -> None:
     migrate(store.engine)
     tables = set(inspect(store.engine).get_table_names())
     assert {"people", "accounts", "orgs", "registry_snapshots", "alembic_version"} <= tables
+
+
+def test_earlier_access_events_move_into_the_audit_log(settings: object) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from chaperone.settings import Settings
+    from chaperone.store.db import alembic_config
+    from chaperone.trail import service as trail
+
+    assert isinstance(settings, Settings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.store_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO access_events (at, actor, action, person_id, detail) VALUES "
+                "('2026-11-01 10:00:00', 'principal.hs', 'view', 'S1', 'directory show'), "
+                "('2026-11-02 10:00:00', 'cli', 'export', NULL, 'findings export of 3 findings')"
+            )
+        )
+    migrate(engine)
+    assert "access_events" not in inspect(engine).get_table_names()
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        check = trail.verify(session)
+        moved = trail.entries(session)
+        assert check.ok and check.entries == 2
+        assert [(e.actor, e.action, e.person_ids) for e in reversed(moved)] == [
+            ("principal.hs", "view", "S1"),
+            ("cli", "export", ""),
+        ]
+        assert [e.actor for e in trail.entries(session, person_id="S1")] == ["principal.hs"]
+    engine.dispose()

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.audit.findings import EXPORT_COLUMNS, export_row
-from chaperone.store.models import AccessEvent, Finding
+from chaperone.store.models import Finding
+from chaperone.trail import service as trail
 
 
 def active_findings(session: Session) -> list[Finding]:
@@ -21,9 +22,23 @@ def active_findings(session: Session) -> list[Finding]:
 
 def export(session: Session, out: Path, fmt: str, *, actor: str = "cli") -> int:
     """Write active findings as CSV or JSON (atomically), and log the export; returns how many."""
-    rows = [export_row(f) for f in active_findings(session)]
-    session.add(AccessEvent(actor=actor, action="export", person_id=None,
-                            detail=f"findings export of {len(rows)} findings to {out}"))
+    findings = active_findings(session)
+    rows = [export_row(f) for f in findings]
+    people = {
+        p
+        for f in findings
+        for p in [f.subject_person_id, *f.counterpart_person_ids.split(";")]
+        if p
+    }
+    trail.record(
+        session,
+        actor=actor,
+        action="export",
+        object_type="findings",
+        object_id=str(out),
+        person_ids=people,
+        detail=f"findings export of {len(rows)} findings to {out}",
+    )
     temporary = out.with_name(f".{out.name}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "json":

@@ -14,7 +14,8 @@ from chaperone.directory.importers.oneroster import OneRosterImporter
 from chaperone.directory.importers.people import PeopleImporter
 from chaperone.directory.service import ImportSummary
 from chaperone.registry.service import RegistryView
-from chaperone.store.models import AccessEvent, Person
+from chaperone.store.models import Person
+from chaperone.trail import service as trail
 
 app = typer.Typer(
     help="People, their populations, orgs, accounts and guardian links.", no_args_is_help=True
@@ -129,12 +130,15 @@ def show(
         person = service.find(session, key, region=context.region())
         guardians, students = service.guardians_and_students(session, person)
         data = _person_data(person, guardians, students, view)
-        if person.population == "student":
-            session.add(
-                AccessEvent(
-                    actor=actor, action="view", person_id=person.person_id, detail="directory show"
-                )
-            )
+        trail.record(
+            session,
+            actor=actor,
+            action="view",
+            object_type="person",
+            object_id=person.person_id,
+            person_ids=[person.person_id],
+            detail="directory show",
+        )
     if fmt is Format.json:
         emit_json(data)
         return

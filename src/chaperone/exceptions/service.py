@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.registry.models import CHANNEL_TYPES
-from chaperone.store.models import AccessEvent, Person, PolicyException, utcnow
+from chaperone.store.models import Person, PolicyException, utcnow
+from chaperone.trail import service as trail
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,14 @@ def grant(
     )
     session.add(row)
     session.flush()
-    session.add(
-        AccessEvent(
-            actor=granted_by,
-            action="grant-exception",
-            person_id=person_id,
-            detail=f"exception {row.id}: {reason.strip()}",
-        )
+    trail.record(
+        session,
+        actor=granted_by,
+        action="grant-exception",
+        object_type="exception",
+        object_id=str(row.id),
+        person_ids=[person_id],
+        detail=reason.strip(),
     )
     return row
 
@@ -117,13 +119,13 @@ def revoke(session: Session, exception_id: int, *, revoked_by: str) -> PolicyExc
     if row is None or row.revoked_at is not None:
         raise NotFoundError(f"no active exception {exception_id}")
     row.revoked_at, row.revoked_by = utcnow(), revoked_by
-    session.add(
-        AccessEvent(
-            actor=revoked_by,
-            action="revoke-exception",
-            person_id=row.person_id,
-            detail=f"exception {row.id}",
-        )
+    trail.record(
+        session,
+        actor=revoked_by,
+        action="revoke-exception",
+        object_type="exception",
+        object_id=str(row.id),
+        person_ids=[row.person_id],
     )
     return row
 

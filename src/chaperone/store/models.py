@@ -166,19 +166,6 @@ class ImportRun(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AccessEvent(Base):
-    """Append-only record of each view of student data and each change (FERPA 99.32)."""
-
-    __tablename__ = "access_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    actor: Mapped[str] = mapped_column(String(255))
-    action: Mapped[str] = mapped_column(String(40))
-    person_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
-
-
 class Finding(Base):
     """A communication that breaks a rule, about one subject person (stable across re-audits)."""
 
