@@ -41,6 +41,12 @@ class Settings(BaseModel):
     gateway_publish_seconds: float = Field(default=300.0, gt=0)
     web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
     web_secure_cookies: bool = True
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
+    oidc_username_claim: str = "email"
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -98,4 +104,10 @@ ENVIRONMENT = (
     "gateway_publish_seconds",
     "web_session_hours",
     "web_secure_cookies",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "oidc_name",
+    "oidc_scopes",
+    "oidc_username_claim",
 )

@@ -110,6 +110,8 @@ ROUTES = [
 ]
 SIGN_IN_ROUTES = {
     ("GET", "/login"),
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("POST", "/api/v1/session"),

@@ -141,6 +141,9 @@ def test_the_first_administrator_is_created_from_the_command_line(
         cli("users", "create", "ADMIN", "--role", "admin").code == 1
     )  # usernames are case-insensitive
     assert PASSWORD not in listed
+    monkeypatch.delenv("CHAPERONE_NEW_PASSWORD")
+    cli.ok("users", "create", "dana.ito@example.k12.ny.us", "--role", "hr", "--sso-only")
+    assert '"username": "dana.ito@example.k12.ny.us"' in cli.ok("users", "list", "--format", "json").out
 
 
 def test_a_session_store_is_shared_by_every_server(web: Callable[[str | None], Web]) -> None:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 
 from sqlalchemy.orm import Session
 
-from chaperone.store.models import AppSecret
-
-KEY_NAME = "pseudonym-key"
+from chaperone.store.secrets import app_secret
 
 
 def key(session: Session) -> bytes:
     """The district's pseudonym key, generated on first use and shared by every server."""
-    stored = session.get(AppSecret, KEY_NAME)
-    if stored is None:
-        stored = AppSecret(name=KEY_NAME, value=secrets.token_hex(32))
-        session.add(stored)
-        session.flush()
-    return bytes.fromhex(stored.value)
+    return app_secret(session, "pseudonym-key")
 
 
 def pseudonym(secret: bytes, person_id: str, population: str | None) -> str:

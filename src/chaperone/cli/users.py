@@ -43,10 +43,13 @@ def create(
         [], "--school", help="Org id of a school (principals; repeatable)."
     ),
     name: str | None = typer.Option(None, "--name", help="Display name."),
+    sso_only: bool = typer.Option(
+        False, "--sso-only", help="No password: the user signs in through single sign-on only."
+    ),
 ) -> None:
     """Create a user; the password comes from $CHAPERONE_NEW_PASSWORD or a prompt."""
     context: AppContext = ctx.obj
-    password = _password(None)
+    password = None if sso_only else _password(None)
     with context.store().transaction() as session:
         user = service.create_user(
             session,

@@ -15,7 +15,7 @@ from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import api, pages
+from chaperone.web import api, oidc, pages
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
@@ -42,6 +42,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings)
+    provider = oidc.Provider.from_settings(settings)
+    app.state.oidc = oidc.OidcClient(provider) if provider else None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -84,6 +86,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:
         return failure(request, 404, str(exc))
+
+    @app.exception_handler(oidc.SignInRefused)
+    async def sso_refused(request: Request, exc: oidc.SignInRefused) -> Response:
+        return failure(request, 403, str(exc))
 
     @app.exception_handler(Throttled)
     async def throttled(request: Request, exc: Throttled) -> Response:

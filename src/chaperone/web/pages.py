@@ -4,6 +4,7 @@ forms post, then redirect (so a reload never repeats an action)."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,12 +15,13 @@ from chaperone.cases import findings as review
 from chaperone.cases import people
 from chaperone.cases import service as cases
 from chaperone.cases.access import require
-from chaperone.common.problems import ChaperoneError
+from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.registry.service import current as current_registry
+from chaperone.store.secrets import app_secret
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
-from chaperone.web import auth
+from chaperone.web import auth, oidc
 from chaperone.web.render import render
 from chaperone.web.unit import store, unit
 
@@ -45,10 +47,19 @@ def _client(request: Request) -> str:
 def login_form(request: Request, next: str = "/") -> Response:
     token = auth.new_login_csrf()
     response = render(
-        request, "login.html", None, {"next": _safe_next(next), "login_csrf": token, "error": ""}
+        request,
+        "login.html",
+        None,
+        {"next": _safe_next(next), "login_csrf": token, "error": "", "sso": _sso(request)},
     )
     _login_cookie(request, response, token)
     return response
+
+
+def _sso(request: Request) -> str:
+    """The single sign-on provider's name, when one is configured."""
+    client: oidc.OidcClient | None = request.app.state.oidc
+    return client.provider.name if client else ""
 
 
 def _login_cookie(request: Request, response: Response, token: str) -> None:
@@ -59,6 +70,80 @@ def _login_cookie(request: Request, response: Response, token: str) -> None:
         secure=request.app.state.settings.web_secure_cookies,
         samesite="strict",
         max_age=3600,
+    )
+
+
+@router.get("/login/oidc")
+def oidc_start(request: Request, next: str = "/") -> Response:
+    client = _oidc(request)
+    url, pending = client.start(str(request.url_for("oidc_callback")), _safe_next(next))
+    with store(request).transaction() as db:
+        sealed = oidc.seal(pending, app_secret(db, "sign-in-key"))
+    response = _see_other(url)
+    response.set_cookie(
+        oidc.PENDING_COOKIE,
+        sealed,
+        httponly=True,
+        secure=request.app.state.settings.web_secure_cookies,
+        samesite="lax",
+        max_age=oidc.PENDING_SECONDS,
+        path="/login/oidc",
+    )
+    return response
+
+
+@router.get("/login/oidc/callback", name="oidc_callback")
+def oidc_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    client = _oidc(request)
+    settings = request.app.state.settings
+    if error or not code:
+        raise oidc.SignInRefused(
+            f"the identity provider did not sign you in ({error or 'no code'})"
+        )
+    with store(request).transaction() as db:
+        pending = oidc.unseal(
+            request.cookies.get(oidc.PENDING_COOKIE, ""), app_secret(db, "sign-in-key")
+        )
+        if not hmac.compare_digest(pending.state, state):
+            raise oidc.SignInRefused(
+                "the sign-in does not match the one this browser started; start again"
+            )
+        claims = client.finish(code, str(request.url_for("oidc_callback")), pending)
+        username = client.username(claims)
+        user = auth.user_by_name(db, username)
+        if user is None or not user.active:
+            raise oidc.SignInRefused(f"{username} has no Chaperone account; ask your administrator")
+        token, _ = auth.start(db, user, settings.web_session_hours)
+        trail.record(
+            db,
+            actor=user.username,
+            action="sign-in",
+            object_type="user",
+            object_id=user.username,
+            detail=f"via {client.provider.name}",
+        )
+    response = _see_other(pending.next)
+    _session_cookie(request, response, token)
+    response.delete_cookie(oidc.PENDING_COOKIE, path="/login/oidc")
+    return response
+
+
+def _oidc(request: Request) -> oidc.OidcClient:
+    client: oidc.OidcClient | None = request.app.state.oidc
+    if client is None:
+        raise NotFoundError("single sign-on is not configured")
+    return client
+
+
+def _session_cookie(request: Request, response: Response, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        auth.COOKIE,
+        token,
+        httponly=True,
+        secure=settings.web_secure_cookies,
+        samesite="lax",
+        max_age=int(settings.web_session_hours * 3600),
     )
 
 
@@ -94,20 +179,19 @@ def login(
             request,
             "login.html",
             None,
-            {"next": _safe_next(next), "login_csrf": fresh, "error": error, "username": username},
+            {
+                "next": _safe_next(next),
+                "login_csrf": fresh,
+                "error": error,
+                "username": username,
+                "sso": _sso(request),
+            },
             status=401,
         )
         _login_cookie(request, refused, fresh)
         return refused
     response = _see_other(_safe_next(next))
-    response.set_cookie(
-        auth.COOKIE,
-        token,
-        httponly=True,
-        secure=settings.web_secure_cookies,
-        samesite="lax",
-        max_age=int(settings.web_session_hours * 3600),
-    )
+    _session_cookie(request, response, token)
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE)
     return response
 
