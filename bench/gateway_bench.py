@@ -54,11 +54,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from chaperone.demo.district import FAMILY_ROLES, STAFF_ROLES, STUDENT_DOMAIN, generate
 from chaperone.gateway.decide import postfix_action
+from chaperone.gateway.journal import DecisionJournal
 from chaperone.gateway.protocol import answer, parse
 from chaperone.gateway.service import build_decider
+from chaperone.lake.decisions import decision_files
+from chaperone.lake.layout import LakeLayout
+from chaperone.lake.writer import connect, lake_path
 from chaperone.settings import Settings
 
 MINIMAL_GOAL = 0.5  # chaperone at least half the minimal server's requests/s on 8 connections
@@ -66,6 +71,9 @@ P99_GOAL_MS = 2.0  # chaperone's p99 latency under 2 ms
 REJECT_PREFIX = b"action=550 5.7.1 "
 DUNNO_ANSWER = b"action=DUNNO\n\n"
 CLI = "from chaperone.cli import main; main()"
+CHAPERONE = "chaperone gateway"
+T = TypeVar("T")
+UNRECORDED = "chaperone gateway, decisions off"
 
 # The attributes Postfix 3.7 sends at RCPT state (SMTPD_POLICY_README), in its order.
 TEMPLATE = (
@@ -406,7 +414,7 @@ def drive(
     cpu_after = tree_cpu_seconds(root_pid)
     if errors:
         raise RuntimeError(f"{name}: a client failed: {errors[0]!r}") from errors[0]
-    right, wrong = 0, []
+    right, wrong = 0, list[tuple[bytes, bytes]]()
     for share, answers in zip(work, replies, strict=True):
         for (data, rejected), reply in zip(share, answers, strict=True):
             if expect(rejected, reply):
@@ -528,26 +536,62 @@ def subprocess_server(
         )
         yield Server(name, port, proc.pid, expect, note)
     finally:
+        stopping = time.perf_counter()
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        print(f"  {name} stopped {time.perf_counter() - stopping:.1f} s after SIGTERM")
 
 
-def chaperone_server(home: Path, workdir: Path) -> contextlib.AbstractContextManager[Server]:
-    """``chaperone gateway`` on a free port, with the benchmark's home."""
+def chaperone_server(
+    home: Path, workdir: Path, *, record: bool = True
+) -> contextlib.AbstractContextManager[Server]:
+    """``chaperone gateway`` on a free port, with the benchmark's home.
+
+    ``record=False`` runs it with decision records turned off, to show what recording costs.
+    """
     port = free_port()
     argv = [sys.executable, "-c", CLI, "gateway", "--listen", f"inet:127.0.0.1:{port}"]
+    env = chaperone_env(home)
+    if not record:
+        env["CHAPERONE_GATEWAY_RECORD_DECISIONS"] = "false"
     return subprocess_server(
-        "chaperone gateway",
+        CHAPERONE if record else UNRECORDED,
         argv,
-        chaperone_env(home),
-        workdir / "chaperone-gateway.log",
+        env,
+        workdir / f"chaperone-gateway{'' if record else '-unrecorded'}.log",
         chaperone_answer,
         port,
-        "asyncio streams; 1 process",
+        "asyncio streams; 1 process" + ("" if record else "; decision records off"),
+    )
+
+
+def decision_records(home: Path, directory: Directory, messages: Sequence[Message]) -> None:
+    """What the gateway recorded in the lake (published at its shutdown), checked."""
+    layout = lake_path(home)
+    files = decision_files(layout)
+    if not files:
+        print("  decision records: none in the lake")
+        return
+    listed = ", ".join(f"'{f}'" for f in files)
+    personal = ", ".join(f"'{a}'" for a in directory.staff_personal)
+    with connect() as db:
+        row = db.execute(
+            f"""SELECT count(*), count(*) FILTER (WHERE stopped),
+            count(*) FILTER (WHERE stopped <> (sender IN ({personal}))),
+            count(DISTINCT instance)
+            FROM read_parquet([{listed}], union_by_name = true)"""
+        ).fetchone()
+    total, stopped, wrong, instances = row if row else (0, 0, 0, 0)
+    spooled = len(list(layout.decision_spool.glob("*.parquet")))
+    print(
+        f"  decision records in the lake: {total:,} ({stopped:,} stopped) for {instances:,} of "
+        f"the {len(messages):,} messages sent (each run repeats them; a repeat within two minutes "
+        f"is the same record); {spooled} batches left in the spool; stopped exactly the "
+        f"violations: {'PASS' if wrong == 0 and spooled == 0 else f'MISS ({wrong} wrong)'}"
     )
 
 
@@ -770,9 +814,9 @@ def table(results: Sequence[Result], notes: dict[str, str]) -> None:
 
 def verdicts(results: Sequence[Result]) -> None:
     """Ratios chaperone/postfwd and chaperone/minimal, and the goals."""
-    ours = {r.connections: r for r in results if r.server == "chaperone gateway"}
+    ours = {r.connections: r for r in results if r.server == CHAPERONE}
     others = sorted(
-        {r.server for r in results} - {"chaperone gateway"},
+        {r.server for r in results} - {CHAPERONE},
         key=lambda s: (not s.startswith("minimal"), s),
     )
     print("\nratios (chaperone req/s / other req/s)")
@@ -819,10 +863,18 @@ def profile_decide(
     decider = build_decider(settings)
     loaded = time.perf_counter() - started
     raw = [r for m in messages for r in m.requests][:count]
-    lines = [data.split(b"\n")[:-2] for data in raw]
-    seconds_parse, requests = timed(lambda: [parse(x) for x in lines])
+    blocks = [data.removesuffix(b"\n\n") for data in raw]
+    seconds_parse, requests = timed(lambda: [parse(x) for x in blocks])
     seconds_decide, decisions = timed(lambda: [decider.decide(r) for r in requests])
     seconds_answer, _ = timed(lambda: [answer(postfix_action(d)) for d in decisions])
+    journal = DecisionJournal(LakeLayout(home / "profile-lake"))
+
+    def note_all() -> list[None]:
+        for request, decision in zip(requests, decisions, strict=True):
+            journal.note(request, decision, monitor=False)
+        return []
+
+    seconds_note, _ = timed(note_all)
     n = len(raw)
     rejected = sum(d.action == "REJECT" for d in decisions)
     print(f"\nin process, {n:,} requests ({rejected:,} rejected; decider built in {loaded:.2f} s):")
@@ -830,15 +882,17 @@ def profile_decide(
         ("protocol.parse", seconds_parse),
         ("Decider.decide", seconds_decide),
         ("postfix_action + answer", seconds_answer),
+        ("DecisionJournal.note", seconds_note),
     ):
         print(f"  {name:<26} {seconds / n * 1e6:8.1f} us/request  {n / seconds:>10,.0f} /s")
-    inside = (seconds_parse + seconds_decide + seconds_answer) / n * 1e6
+    inside = (seconds_parse + seconds_decide + seconds_answer + seconds_note) / n * 1e6
     if served is not None and served.cpu_us is not None:
         rest = served.cpu_us - inside
         lines_per_request = raw[0].count(b"\n") - 1
         print(
             f"  chaperone gateway on 1 connection used {served.cpu_us:,.0f} us of server CPU per "
-            f"request: {inside:,.0f} us ({inside / served.cpu_us:.0%}) is parse + decide + answer;"
+            f"request: {inside:,.0f} us ({inside / served.cpu_us:.0%}) is parse + decide + answer"
+            " + note;"
             f"\n  the other {rest:,.0f} us ({rest / served.cpu_us:.0%}) is the connection loop "
             f"around them (asyncio, {lines_per_request} attribute lines a request, logging)"
         )
@@ -848,7 +902,7 @@ def profile_decide(
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(15)
 
 
-def timed(work: Callable[[], list[object]]) -> tuple[float, list[object]]:
+def timed(work: Callable[[], list[T]]) -> tuple[float, list[T]]:
     """Seconds one call took, and what it returned."""
     start = time.perf_counter()
     result = work()
@@ -876,6 +930,11 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="cProfile Decider.decide over K requests (0: skip)",
     )
     parser.add_argument("--no-postfwd", action="store_true", help="skip postfwd")
+    parser.add_argument(
+        "--unrecorded",
+        action="store_true",
+        help="also run chaperone with decision records off (what recording costs)",
+    )
     parser.add_argument(
         "--no-install",
         action="store_true",
@@ -920,6 +979,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             lambda: minimal_server(workdir),
             lambda: chaperone_server(home, workdir),
         ]
+        if args.unrecorded:
+            servers.append(lambda: chaperone_server(home, workdir, record=False))
         if binary:
             version = postfwd_version(binary)
             rules = write_postfwd_rules(workdir, directory)
@@ -933,10 +994,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             with start() as server:
                 notes[server.name] = server.note
                 results += measure(server, messages, connections, args.warmup)
+            if server.name == CHAPERONE:
+                decision_records(home, directory, messages)
         table(results, notes)
         verdicts(results)
         if args.profile:
-            single = [r for r in results if r.server == "chaperone gateway" and r.connections == 1]
+            single = [r for r in results if r.server == CHAPERONE and r.connections == 1]
             profile_decide(home, messages, args.profile, single[0] if single else None)
     finally:
         reap()

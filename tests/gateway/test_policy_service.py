@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class Service:
 
     async def _shutdown(self) -> None:
         self.listener.close()
+        self.server.close()
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in others:
             task.cancel()
@@ -169,3 +171,39 @@ def test_monitor_mode_and_configured_actions(world: Settings) -> None:
         finally:
             running.stop()
         assert reply.startswith(expected)
+
+
+def test_requests_sent_ahead_split_or_with_crlf_are_each_answered(service: Service) -> None:
+    rejected = request("t1home@gmail.com", "s1@students.district.k12.us")
+    with service.connect() as sock:
+        sock.sendall(rejected + request("t1@district.k12.us", "s1@students.district.k12.us"))
+        replies = b""
+        while replies.count(b"\n\n") < 2:
+            replies += sock.recv(4096)
+        assert replies.startswith(b"action=550 5.7.1") and replies.endswith(b"action=DUNNO\n\n")
+        sock.sendall(rejected[:300])
+        time.sleep(0.2)
+        assert "550 5.7.1" in service.ask(rejected[300:], sock)
+        assert "550 5.7.1" in service.ask(rejected.replace(b"\n", b"\r\n"), sock)
+
+
+def test_idle_and_surplus_connections_are_closed(world: Settings) -> None:
+    running = Service(PolicyServer(build_decider(world),
+                                   Limits(idle_seconds=0.5, max_connections=2)))
+    try:
+        first, second = running.connect(), running.connect()
+        assert "550 5.7.1" in running.ask(request("t1home@gmail.com", "s1@gmail.com"), first)
+        with running.connect() as third:
+            assert third.recv(100) == b""  # refused: two are served already
+        for _ in range(4):  # a request trickling in does not keep its connection open
+            second.sendall(b"x")
+            time.sleep(0.2)
+        assert second.recv(100) == b""
+        time.sleep(0.5)
+        assert first.recv(100) == b""  # idle since its answer
+        first.close()
+        second.close()
+        with running.connect() as fresh:
+            assert "550 5.7.1" in running.ask(request("t1home@gmail.com", "s1@gmail.com"), fresh)
+    finally:
+        running.stop()

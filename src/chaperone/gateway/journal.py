@@ -27,9 +27,9 @@ import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,75 +47,109 @@ MESSAGE_STATES = ("END-OF-MESSAGE", "DATA")  # states that judge the whole messa
 MAX_OPEN = 100_000  # messages awaiting their END-OF-MESSAGE before the oldest is recorded early
 
 
-@dataclass(slots=True)
-class Message:
-    """The decisions of one message (one Postfix ``instance``) until it is recorded."""
+class Message(NamedTuple):
+    """The decisions of one message (one Postfix ``instance``), as it is recorded."""
 
     key: str
     started: float  # time.monotonic() of its first request
     occurred_at: dt.datetime
-    request: PolicyRequest  # the first request: sender, queue id, client
+    sender: str  # as Postfix sent it (normalised when written)
+    instance: str
+    queue_id: str
+    client_address: str
+    client_name: str
+    sasl_username: str
     monitor: bool
-    recipients: dict[str, str] = field(default_factory=dict)  # recipient -> action called for
-    action: str = "DUNNO"
-    reason: str = ""
-    rule_ids: list[str] = field(default_factory=list)
-    state: str = "RCPT"
-    whole: bool = False  # the whole message was stopped (HOLD, or a stop at END-OF-MESSAGE)
+    recipients: tuple[str, ...]
+    called: tuple[str, ...]  # per recipient, the strongest action the rules called for
+    action: str
+    reason: str
+    rule_ids: tuple[str, ...]
+    state: str
+    whole: bool  # the whole message was stopped (HOLD, or a stop at END-OF-MESSAGE)
 
-    def add(self, request: PolicyRequest, decision: Decision) -> None:
-        """Fold one request's decision in: the strongest action wins."""
-        called = decision.intended or decision.action
-        if request.recipient:
-            recipient = normalize_email(request.recipient)
-            if SEVERITY[called] >= SEVERITY[self.recipients.get(recipient, "DUNNO")]:
-                self.recipients[recipient] = called
-        if request.state in MESSAGE_STATES:
-            self.state = request.state
-            self.whole = self.whole or called in decisions.STOPPING
-        self.whole = self.whole or called == "HOLD"  # Postfix holds the whole message
-        if decision.rule_id and decision.rule_id not in self.rule_ids:
-            self.rule_ids.append(decision.rule_id)
-        if SEVERITY[called] > SEVERITY[self.action]:
-            self.action, self.reason = called, decision.reason
+    def stopped(self) -> list[str]:
+        """The recipients the gateway refused or held (none in monitor mode)."""
+        if self.monitor or self.action not in decisions.STOPPING:
+            return []
+        if self.whole:
+            return list(self.recipients)
+        return [r for r, called in zip(self.recipients, self.called, strict=True)
+                if called == "REJECT"]
 
-    def row(self) -> dict[str, Any]:
-        """The message as a row of the decisions table."""
-        first = self.request
-        recipients = list(self.recipients)
-        stopping = not self.monitor and self.action in decisions.STOPPING
-        stopped = (
-            [] if not stopping
-            else recipients if self.whole
-            else [r for r, action in self.recipients.items() if action == "REJECT"]
-        )
-        return {
-            "record_id": stable_id("gateway", self.key, self.occurred_at.isoformat()),
-            "message_id": first.queue_id or None,
-            "occurred_at": self.occurred_at,
-            "channel_type": "email",
-            "platform": None,
-            "sender": normalize_email(first.sender) if first.sender else "",
-            "recipients": recipients,
-            "subject": None,
-            "has_media": False,
-            "attachment_count": 0,
-            "source_kind": decisions.SOURCE_KIND,
-            "source_ref": f"gateway:{first.instance or first.queue_id or '-'}",
-            "defects": [],
-            "action": self.action,
-            "monitor": self.monitor,
-            "stopped": bool(stopped),
-            "stopped_recipients": stopped,
-            "rule_ids": self.rule_ids,
-            "reason": self.reason,
-            "instance": first.instance,
-            "queue_id": first.queue_id,
-            "protocol_state": self.state,
-            "client_address": first.client_address,
-            "client_name": first.client_name,
-            "sasl_username": first.sasl_username,
-        }
+
+# A message while it waits in memory: Message's fields, in order, as a plain tuple. The
+# garbage collector stops tracking plain tuples of plain values (not NamedTuples), so the
+# thousands of messages waiting for their END-OF-MESSAGE cost no collection pauses.
+Waiting = tuple[str, float, dt.datetime, str, str, str, str, str, str, bool,
+                tuple[str, ...], tuple[str, ...], str, str, tuple[str, ...], str, bool]
+
+
+def first(key: str, request: PolicyRequest, monitor: bool) -> Waiting:
+    """A message seen for the first time."""
+    return (key, time.monotonic(), dt.datetime.now(dt.UTC), request.sender, request.instance,
+            request.queue_id, request.client_address, request.client_name,
+            request.sasl_username, monitor, (), (), "DUNNO", "", (), "RCPT", False)
+
+
+def fold(message: Waiting, request: PolicyRequest, decision: Decision) -> Waiting:
+    """The message with one more request's decision in: the strongest action wins."""
+    (key, started, occurred_at, sender, instance, queue_id, client_address, client_name,
+     sasl_username, monitor, recipients, calls, action, reason, rule_ids, state,
+     whole) = message
+    called = decision.intended or decision.action
+    if request.recipient:
+        recipient = normalize_email(request.recipient)
+        if recipient not in recipients:
+            recipients, calls = (*recipients, recipient), (*calls, called)
+        elif SEVERITY[called] > SEVERITY[calls[index := recipients.index(recipient)]]:
+            calls = (*calls[:index], called, *calls[index + 1:])
+    if decision.rule_id and decision.rule_id not in rule_ids:
+        rule_ids = (*rule_ids, decision.rule_id)
+    if SEVERITY[called] > SEVERITY[action]:
+        action, reason = called, decision.reason
+    if request.state in MESSAGE_STATES:
+        state = request.state
+        whole = whole or called in decisions.STOPPING
+    whole = whole or called == "HOLD"  # Postfix holds the whole message
+    return (key, started, occurred_at, sender, instance, request.queue_id or queue_id,
+            client_address, client_name, sasl_username, monitor, recipients, calls, action,
+            reason, rule_ids, state, whole)
+
+
+def decision_table(messages: list[Waiting]) -> pa.Table:
+    """Messages as rows of the decisions table (those that reached a recipient)."""
+    kept = [Message(*m) for m in messages if m[10]]  # recipients
+    stopped = [m.stopped() for m in kept]
+    n = len(kept)
+    columns: dict[str, list[Any]] = {
+        "record_id": [stable_id("gateway", m.key, m.occurred_at.isoformat()) for m in kept],
+        "message_id": [m.queue_id or None for m in kept],
+        "occurred_at": [m.occurred_at for m in kept],
+        "channel_type": ["email"] * n,
+        "platform": [None] * n,
+        "sender": [normalize_email(m.sender) if m.sender else "" for m in kept],
+        "recipients": [m.recipients for m in kept],
+        "subject": [None] * n,
+        "has_media": [False] * n,
+        "attachment_count": [0] * n,
+        "source_kind": [decisions.SOURCE_KIND] * n,
+        "source_ref": [f"gateway:{m.instance or m.queue_id or '-'}" for m in kept],
+        "defects": [()] * n,
+        "action": [m.action for m in kept],
+        "monitor": [m.monitor for m in kept],
+        "stopped": [bool(s) for s in stopped],
+        "stopped_recipients": stopped,
+        "rule_ids": [m.rule_ids for m in kept],
+        "reason": [m.reason for m in kept],
+        "instance": [m.instance for m in kept],
+        "queue_id": [m.queue_id for m in kept],
+        "protocol_state": [m.state for m in kept],
+        "client_address": [m.client_address for m in kept],
+        "client_name": [m.client_name for m in kept],
+        "sasl_username": [m.sasl_username for m in kept],
+    }
+    return pa.Table.from_pydict(columns, schema=decisions.DECISION_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -136,8 +170,8 @@ class DecisionJournal:
     def __init__(self, layout: LakeLayout, config: JournalSettings | None = None) -> None:
         self.layout = layout
         self.config = config or JournalSettings()
-        self._open: dict[str, Message] = {}
-        self._done: list[Message] = []
+        self._open: dict[str, Waiting] = {}
+        self._done: list[Waiting] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="chaperone-decisions")
@@ -150,32 +184,30 @@ class DecisionJournal:
     def note(self, request: PolicyRequest, decision: Decision, *, monitor: bool) -> None:
         """Remember one answered request."""
         key = request.instance
-        whole = request.state in MESSAGE_STATES
         message = self._open.get(key) if key else None
         if message is None:
-            message = Message(key or uuid.uuid4().hex, time.monotonic(),
-                              dt.datetime.now(dt.UTC), request, monitor)
-            if key and not whole:
-                if len(self._open) >= MAX_OPEN:
-                    self._finish(self._open.pop(next(iter(self._open))))
-                self._open[key] = message
-        message.add(request, decision)
-        if whole or not key:
+            message = first(key or uuid.uuid4().hex, request, monitor)
+        message = fold(message, request, decision)
+        if key and request.state not in MESSAGE_STATES:
+            if len(self._open) >= MAX_OPEN and key not in self._open:
+                self._finish(self._open.pop(next(iter(self._open))))
+            self._open[key] = message  # an existing key keeps its place: start order
+        else:
             if key:
                 self._open.pop(key, None)
             self._finish(message)
 
-    def _finish(self, message: Message) -> None:
+    def _finish(self, message: Waiting) -> None:
         self._done.append(message)
         if len(self._done) >= self.config.flush_decisions and not self._wake.is_set():
             self._wake.set()
 
-    def take(self, *, everything: bool = False) -> list[Message]:
+    def take(self, *, everything: bool = False) -> list[Waiting]:
         """The finished messages, and those that waited ``message_seconds`` for their end."""
         cutoff = time.monotonic() - self.config.message_seconds
         expired = []
         for key, message in self._open.items():
-            if not everything and message.started > cutoff:
+            if not everything and message[1] > cutoff:  # started
                 break  # insertion order is start order
             expired.append(key)
         finished, self._done = self._done, []
@@ -219,7 +251,7 @@ class DecisionJournal:
             log.exception("could not spool %d decision records; keeping them", len(messages))
             self._keep(messages)
 
-    def _keep(self, messages: list[Message]) -> None:
+    def _keep(self, messages: list[Waiting]) -> None:
         self._done[:0] = messages
         excess = len(self._done) - self.config.max_waiting
         if excess > 0:
@@ -229,11 +261,11 @@ class DecisionJournal:
 
     # ---- in the flush thread ----
 
-    def _store(self, messages: list[Message], publish: bool) -> None:
-        rows = [m.row() for m in messages if m.recipients]
-        if rows:
-            self.spool(rows)
-            self.spooled += len(rows)
+    def _store(self, messages: list[Waiting], publish: bool) -> None:
+        table = decision_table(messages)
+        if table.num_rows:
+            self.spool(table)
+            self.spooled += table.num_rows
         if publish:
             try:
                 self.publish()
@@ -242,15 +274,14 @@ class DecisionJournal:
             except Exception:  # the spool keeps them for the next round
                 log.exception("could not publish decision records; they wait in the spool")
 
-    def spool(self, rows: list[dict[str, Any]]) -> Path:
-        """Write rows as one whole file into the spool (written aside, synced, renamed)."""
+    def spool(self, table: pa.Table) -> Path:
+        """Write a batch as one whole file into the spool (written aside, synced, renamed)."""
         folder = self.layout.decision_spool
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
         temporary = folder / f".{name}.tmp"
         try:
-            pq.write_table(pa.Table.from_pylist(rows, schema=decisions.DECISION_SCHEMA),
-                           temporary)
+            pq.write_table(table, temporary)
             with temporary.open("rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(temporary, folder / name)

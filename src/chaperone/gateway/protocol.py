@@ -33,16 +33,19 @@ class PolicyRequest:
     sasl_username: str = ""
 
 
-def parse(lines: list[bytes]) -> PolicyRequest:
-    """A request from its attribute lines (the empty line already removed)."""
+def parse(block: bytes) -> PolicyRequest:
+    """A request from its attribute lines (without the empty line that ended it)."""
+    text = block.decode("utf-8", "replace")
+    lines = text.split("\n") if text else []
+    if "\r" in text:  # a client that ends lines with CRLF
+        lines = [line.removesuffix("\r") for line in lines]
     if len(lines) > MAX_ATTRIBUTES:
         raise BadRequest(f"more than {MAX_ATTRIBUTES} attributes")
     values: dict[str, str] = {}
-    for raw in lines:
-        text = raw.decode("utf-8", "replace").rstrip("\r")
-        name, sep, value = text.partition("=")
+    for line in lines:
+        name, sep, value = line.partition("=")
         if not sep or not name:
-            raise BadRequest(f"not a name=value line: {text[:80]!r}")
+            raise BadRequest(f"not a name=value line: {line[:80]!r}")
         values[name.strip().lower()] = value
     if values.get("request") != "smtpd_access_policy":
         raise BadRequest("request=smtpd_access_policy missing")
