@@ -7,11 +7,14 @@ copied for each test, so every test starts from the same store and may change it
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, create_engine, select, text
 
 from chaperone.demo import flow
 from chaperone.settings import Settings
@@ -29,6 +32,7 @@ class World:
     """What the tests need to know about the built district."""
 
     home: Path
+    database_url: str | None  # a PostgreSQL template database, or None for SQLite
     school_a: str  # org id of the principal's school
     school_b: str  # another school
     finding_a: str  # a finding about a staff member of school A only
@@ -58,9 +62,9 @@ def _only_at(session: object, finding_school: str, other: str) -> str:
     )
 
 
-def build(home: Path) -> World:
-    """Run the demo into HOME, add one user per role (principal of the first school)."""
-    settings = Settings(home=home)
+def build(home: Path, database_url: str | None = None) -> World:
+    """Run the demo into HOME (and the database, when given), add one user per role."""
+    settings = Settings(home=home, database_url=database_url)
     store = open_store(settings)
     flow.run(settings, store, seed=5, students=150, staff=24, records=3000, say=lambda _m: None)
     with store.transaction() as session:
@@ -105,6 +109,7 @@ def build(home: Path) -> World:
 
         world = World(
             home,
+            database_url,
             school_a,
             school_b,
             _only_at(session, school_a, school_b),
@@ -118,10 +123,44 @@ def build(home: Path) -> World:
 
 
 def copy_home(world: World, target: Path) -> Settings:
-    """A private copy of the built store for one test."""
+    """A private copy of the built store for one test (PostgreSQL: a database made from the
+    built one as its template)."""
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(world.home / "chaperone.db", target / "chaperone.db")
-    return Settings(home=target)
+    if world.database_url is None:
+        shutil.copy2(world.home / "chaperone.db", target / "chaperone.db")
+        return Settings(home=target)
+    server, template = world.database_url.rsplit("/", 1)
+    name = f"w_{uuid.uuid4().hex[:12]}"
+    with _admin(server) as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    return Settings(home=target, database_url=f"{server}/{name}")
+
+
+@contextmanager
+def _admin(server: str) -> Iterator[Connection]:
+    engine = create_engine(
+        f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def new_database(server: str, name: str) -> str:
+    """An empty PostgreSQL database on the test server."""
+    with _admin(server.rsplit("/", 1)[0]) as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return f"{server.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by these helpers."""
+    server, name = url.rsplit("/", 1)
+    with _admin(server) as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class Web:

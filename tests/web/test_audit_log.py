@@ -13,6 +13,8 @@ from chaperone.trail import service as trail
 from tests.conftest import Cli
 from tests.web.site import Web, World
 
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
+
 
 def _activity(web: Callable[[str | None], Web], world: World) -> Web:
     officer = web("compliance_officer")

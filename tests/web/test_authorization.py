@@ -18,6 +18,8 @@ from fastapi.routing import APIRoute
 from chaperone.users.roles import Permission, allows
 from tests.web.site import ROLES, Web, World
 
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
+
 P = Permission
 
 

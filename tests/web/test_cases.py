@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from tests.web.site import Web, World
+
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
 
 
 def _open(user: Web, finding: str) -> dict[str, object]:

@@ -16,6 +16,8 @@ from chaperone.store.models import Finding, Org, Person
 from tests.conftest import CORPORA
 from tests.web.site import Web, World
 
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
+
 OURS = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(2)>',
@@ -56,20 +58,20 @@ def _poison(web: Web, world: World, strings: list[str]) -> None:
             select(Person).where(Person.person_id == finding.subject_person_id)
         )
         assert subject is not None
-        subject.given_name, subject.family_name = strings[0], strings[1 % len(strings)]
+        subject.given_name, subject.family_name = strings[0][:255], strings[1 % len(strings)][:255]
         others = session.scalars(
             select(Person).where(Person.population == "student").limit(len(strings))
         ).all()
         for person, text in zip(others, strings, strict=False):
-            person.given_name = text
-        finding.school = strings[2 % len(strings)]
+            person.given_name = text[:255]  # the column's size (PostgreSQL enforces it)
+        finding.school = strings[2 % len(strings)][:255]
         finding.source_ref = strings[3 % len(strings)]
         finding.message_id = strings[4 % len(strings)]
-        finding.sender = strings[0] + "@example.org"
+        finding.sender = (strings[0] + "@example.org")[-320:]
         finding.recipients = ";".join(strings[:3])
         finding.explanation = " ".join(strings)
         session.execute(
-            update(Org).where(Org.type == "school").values(name=strings[1 % len(strings)])
+            update(Org).where(Org.type == "school").values(name=strings[1 % len(strings)][:255])
         )
 
 

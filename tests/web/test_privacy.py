@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from chaperone.store.models import Finding, Person
 from tests.web.site import Web, World
+
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
 
 
 def _names(web: Web, world: World) -> tuple[str, str, str]:

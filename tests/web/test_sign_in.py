@@ -12,6 +12,8 @@ from chaperone.store.models import User
 from tests.conftest import Cli
 from tests.web.site import PASSWORD, Web
 
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
+
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -143,7 +145,10 @@ def test_the_first_administrator_is_created_from_the_command_line(
     assert PASSWORD not in listed
     monkeypatch.delenv("CHAPERONE_NEW_PASSWORD")
     cli.ok("users", "create", "dana.ito@example.k12.ny.us", "--role", "hr", "--sso-only")
-    assert '"username": "dana.ito@example.k12.ny.us"' in cli.ok("users", "list", "--format", "json").out
+    assert (
+        '"username": "dana.ito@example.k12.ny.us"'
+        in cli.ok("users", "list", "--format", "json").out
+    )
 
 
 def test_a_session_store_is_shared_by_every_server(web: Callable[[str | None], Web]) -> None:

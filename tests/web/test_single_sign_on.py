@@ -14,6 +14,8 @@ from chaperone.settings import Settings
 from chaperone.web.app import create_app
 from tests.web.identity_provider import CLIENT_ID, CLIENT_SECRET, IdentityProvider, running
 
+pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
+
 
 @pytest.fixture
 def provider() -> Iterator[IdentityProvider]:
