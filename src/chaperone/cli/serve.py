@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from chaperone.cli.context import AppContext
@@ -14,6 +16,12 @@ def serve(
     ),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log/--no-access-log",
+        help="Log every request line (off by default: URLs can carry names searched for;"
+        " the audit log records every view).",
+    ),
 ) -> None:
     """Serve the web application (review, cases, directory, registry, audit log)."""
     import uvicorn
@@ -21,13 +29,17 @@ def serve(
     from chaperone.web.app import create_app
 
     context: AppContext = ctx.obj
-    app = create_app(context.settings, context.store())
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        workers=workers if workers > 1 else None,
-        proxy_headers=True,
-        server_header=False,
-        log_level="info",
-    )
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "access_log": access_log,
+        "server_header": False,
+        "log_level": "info",
+    }
+    if workers > 1:  # each worker process builds the app from the same environment
+        os.environ["CHAPERONE_HOME"] = str(context.settings.home)
+        context.store()  # migrate once, before the workers start
+        uvicorn.run("chaperone.web.app:from_environment", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        return
+    uvicorn.run(create_app(context.settings, context.store()), **common)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -100,3 +101,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return failure(request, 400, str(exc))
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The application from CHAPERONE_* variables (what each `serve --workers N` process runs)."""
+    return create_app(Settings.from_environment(os.environ))
