@@ -111,3 +111,13 @@ def test_the_command_line_verifies_and_exits_1_on_tampering(
     failed = cli("audit-log", "verify")
     assert failed.code == 1 and "head names entry 2" in failed.out
     store.close()
+
+
+def test_a_directory_search_is_recorded_for_everyone_it_lists(
+    web: Callable[[str | None], Web], world: World
+) -> None:
+    principal = web("principal")
+    listed = principal.client.get(f"/api/v1/people?q={world.student_a}").json()
+    assert [p["person_id"] for p in listed] == [world.student_a]
+    record = web("admin").client.get(f"/api/v1/people/{world.student_a}/access-log").json()
+    assert ("principal", "search") in [(e["actor"], e["action"]) for e in record]

@@ -35,7 +35,18 @@ def search(session: Session, viewer: Viewer, query: str = "", *, limit: int = 10
                 Person.id.in_(select(Account.person_pk).where(Account.value.like(like))),
             )
         )
-    return list(session.scalars(statement.limit(min(max(1, limit), 500))))
+    found = list(session.scalars(statement.limit(min(max(1, limit), 500))))
+    if found:  # names of students are student data: the listing is recorded like a view
+        trail.record(
+            session,
+            actor=viewer.username,
+            action="search",
+            object_type="people",
+            object_id=text[:255],
+            person_ids=[p.person_id for p in found],
+            detail=f"{len(found)} people listed",
+        )
+    return found
 
 
 @dataclass(frozen=True)
