@@ -155,3 +155,21 @@ def test_viewing_a_student_is_recorded(
             ("principal.hs", "view", "S000002"),
             ("cli", "view", "T0002"),
         ]
+
+
+def test_names_and_ids_longer_than_the_store_keeps_are_reported_not_crashed_on(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    cli.ok("directory", "import", "oneroster", small_district.roster)
+    people = write(
+        tmp_path / "people.csv",
+        "person_id,population,given_name,family_name,org_ids,email,phone\n"
+        f"V1,vendor,{'A' * 256},Bus,HS,,\n"
+        f"{'V' * 300},vendor,Ada,Bus,HS,,\n",
+    )
+    result = cli("directory", "import", "people", people)
+    assert result.code == 1
+    assert result.err.splitlines()[:2] == [
+        "people.csv:2: given_name is longer than 255 characters",
+        "people.csv:3: person_id is longer than 255 characters",
+    ]

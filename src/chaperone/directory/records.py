@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 
 from chaperone.common.problems import Problem
 
+TEXT_LIMIT = 255
+"""Ids and names longer than this are refused at import (the store's columns hold 255)."""
+
+
+def oversized(**values: str) -> list[str]:
+    """A reason for each value longer than the store keeps, by its column's name."""
+    return [
+        f"{name} is longer than {TEXT_LIMIT} characters"
+        for name, value in values.items()
+        if len(value) > TEXT_LIMIT
+    ]
+
 
 @dataclass(frozen=True)
 class OrgRecord:

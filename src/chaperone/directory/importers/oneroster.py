@@ -17,7 +17,7 @@ from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import InputError, Problem
 from chaperone.directory.importers.bundle import Bundle
 from chaperone.directory.normalize import checked_email, normalize_phone
-from chaperone.directory.records import Batch, OrgRecord, PersonRecord
+from chaperone.directory.records import Batch, OrgRecord, PersonRecord, oversized
 
 ROLE_POPULATIONS = {
     **dict.fromkeys(
@@ -130,6 +130,8 @@ class OneRosterImporter:
                 self._problem(table.source, row.line, "empty sourcedId")
             elif org_id in seen:
                 self._problem(table.source, row.line, f'duplicate org "{org_id}"')
+            elif too_long := oversized(sourcedId=org_id, name=row.get("name")):
+                self._problem(table.source, row.line, too_long[0])
             elif org_type not in ORG_TYPES:
                 self._problem(table.source, row.line, f'unknown org type "{org_type}"')
             elif status.lower() not in STATUSES:
@@ -189,6 +191,10 @@ class OneRosterImporter:
         if status not in STATUSES:
             self._problem("users.csv", row.line, f'unknown status "{row.get("status")}"')
         role = self._primary_role(user)
+        for reason in oversized(
+            sourcedId=uid, givenName=row.get("givenName"), familyName=row.get("familyName")
+        ):
+            self._problem("users.csv", row.line, reason)
         accounts = self._accounts(row)
         org_ids = self._org_ids(user, orgs)
         if len(self.batch.problems) > before or role is None:

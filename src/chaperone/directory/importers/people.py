@@ -11,7 +11,7 @@ from pathlib import Path
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import Problem
 from chaperone.directory.normalize import POPULATIONS, checked_email, normalize_phone
-from chaperone.directory.records import Batch, PersonRecord
+from chaperone.directory.records import Batch, PersonRecord, oversized
 
 COLUMNS = ("person_id", "population", "given_name", "family_name", "org_ids", "email", "phone")
 
@@ -51,6 +51,12 @@ class PeopleImporter:
             self._problem(row, "empty person_id")
         if population not in POPULATIONS:
             self._problem(row, f'unknown population "{row.get("population")}"')
+        for reason in oversized(
+            person_id=person_id,
+            given_name=row.get("given_name"),
+            family_name=row.get("family_name"),
+        ):
+            self._problem(row, reason)
         accounts = self._accounts(row)
         if len(self.batch.problems) > before:
             return None
