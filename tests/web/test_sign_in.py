@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from chaperone.settings import Settings
 from chaperone.store.models import User
 from tests.conftest import Cli
 from tests.web.site import PASSWORD, Web
@@ -156,3 +157,24 @@ def test_a_session_store_is_shared_by_every_server(web: Callable[[str | None], W
     second = web(None)
     second.client.cookies = first.client.cookies
     assert second.client.get("/api/v1/me").json()["role"] == "hr"
+
+
+def test_a_disabled_user_is_signed_out_everywhere(
+    web: Callable[[str | None], Web],
+    cli: Cli,
+    web_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = web("reviewer")
+    assert user.client.get("/api/v1/me").status_code == 200
+    monkeypatch.setenv("CHAPERONE_HOME", str(web_settings.home))
+    if web_settings.database_url:
+        monkeypatch.setenv("CHAPERONE_DATABASE_URL", web_settings.database_url)
+    cli.ok("users", "disable", "reviewer")
+    assert user.client.get("/api/v1/me").status_code == 401
+    refused = user.client.post(
+        "/api/v1/session", json={"username": "reviewer", "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+    cli.ok("users", "enable", "reviewer")
+    assert web("reviewer").client.get("/api/v1/me").status_code == 200

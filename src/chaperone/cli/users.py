@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
-from chaperone.store.models import User
+from chaperone.store.models import User, WebSession
 from chaperone.trail import service as trail
 from chaperone.users import service
 
@@ -85,6 +85,34 @@ def password(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
             object_id=user.username,
         )
         line(f"password changed for {user.username}")
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Stop a user signing in and end their open sessions (their history stays)."""
+    _set_active(ctx, username, active=False)
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Let a disabled user sign in again."""
+    _set_active(ctx, username, active=True)
+
+
+def _set_active(ctx: typer.Context, username: str, *, active: bool) -> None:
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise ChaperoneError(f'no user "{username}"')
+        user.active = active
+        if not active:
+            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        action = "user-enable" if active else "user-disable"
+        trail.record(
+            session, actor="cli", action=action, object_type="user", object_id=user.username
+        )
+        line(f"{'enabled' if active else 'disabled'} {user.username}")
 
 
 @app.command("list")
