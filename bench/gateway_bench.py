@@ -547,26 +547,25 @@ def subprocess_server(
 
 
 def chaperone_server(
-    home: Path, workdir: Path, *, record: bool = True
+    home: Path, workdir: Path, *, record: bool = True, source: Path | None = None
 ) -> contextlib.AbstractContextManager[Server]:
     """``chaperone gateway`` on a free port, with the benchmark's home.
 
-    ``record=False`` runs it with decision records turned off, to show what recording costs.
+    ``record=False`` runs it with decision records turned off, to show what recording
+    costs; ``source`` runs the ``chaperone`` package of another source tree instead (an
+    older commit, exported with ``git archive``), for a comparison in the same run.
     """
     port = free_port()
     argv = [sys.executable, "-c", CLI, "gateway", "--listen", f"inet:127.0.0.1:{port}"]
     env = chaperone_env(home)
+    name, note, log = CHAPERONE, "asyncio.Protocol; 1 process", "chaperone-gateway"
     if not record:
         env["CHAPERONE_GATEWAY_RECORD_DECISIONS"] = "false"
-    return subprocess_server(
-        CHAPERONE if record else UNRECORDED,
-        argv,
-        env,
-        workdir / f"chaperone-gateway{'' if record else '-unrecorded'}.log",
-        chaperone_answer,
-        port,
-        "asyncio streams; 1 process" + ("" if record else "; decision records off"),
-    )
+        name, note, log = UNRECORDED, note + "; decision records off", log + "-unrecorded"
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
+        name, note, log = f"chaperone gateway @ {source.name}", f"from {source}", log + "-source"
+    return subprocess_server(name, argv, env, workdir / f"{log}.log", chaperone_answer, port, note)
 
 
 def decision_records(home: Path, directory: Directory, messages: Sequence[Message]) -> None:
@@ -888,13 +887,12 @@ def profile_decide(
     inside = (seconds_parse + seconds_decide + seconds_answer + seconds_note) / n * 1e6
     if served is not None and served.cpu_us is not None:
         rest = served.cpu_us - inside
-        lines_per_request = raw[0].count(b"\n") - 1
         print(
             f"  chaperone gateway on 1 connection used {served.cpu_us:,.0f} us of server CPU per "
             f"request: {inside:,.0f} us ({inside / served.cpu_us:.0%}) is parse + decide + answer"
             " + note;"
             f"\n  the other {rest:,.0f} us ({rest / served.cpu_us:.0%}) is the connection loop "
-            f"around them (asyncio, {lines_per_request} attribute lines a request, logging)"
+            "around them (the event loop, socket reads and writes, framing, the journal's flush)"
         )
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [decider.decide(r) for r in requests])
@@ -930,6 +928,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="cProfile Decider.decide over K requests (0: skip)",
     )
     parser.add_argument("--no-postfwd", action="store_true", help="skip postfwd")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        metavar="DIR",
+        help="also run chaperone from the src folder of another tree (e.g. an older commit)",
+    )
     parser.add_argument(
         "--unrecorded",
         action="store_true",
@@ -981,6 +985,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         if args.unrecorded:
             servers.append(lambda: chaperone_server(home, workdir, record=False))
+        if args.baseline_src:
+            servers.append(lambda: chaperone_server(home, workdir, source=args.baseline_src))
         if binary:
             version = postfwd_version(binary)
             rules = write_postfwd_rules(workdir, directory)

@@ -26,6 +26,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,36 +119,46 @@ def fold(message: Waiting, request: PolicyRequest, decision: Decision) -> Waitin
 
 
 def decision_table(messages: list[Waiting]) -> pa.Table:
-    """Messages as rows of the decisions table (those that reached a recipient)."""
-    kept = [Message(*m) for m in messages if m[10]]  # recipients
-    stopped = [m.stopped() for m in kept]
+    """Messages as rows of the decisions table (those that reached a recipient).
+
+    Built column by column from the transposed tuples: this runs in the flush thread,
+    and the less Python it runs, the less the event loop waits for the GIL.
+    """
+    kept = [m for m in messages if m[10]]  # recipients
+    if not kept:
+        return decisions.DECISION_SCHEMA.empty_table()
+    (keys, _started, occurred, senders, instances, queue_ids, addresses, names, sasl, monitors,
+     recipients, _called, actions, reasons, rule_ids, states, _whole) = zip(*kept, strict=True)
+    stopped = [Message(*m).stopped() if m[12] in decisions.STOPPING else [] for m in kept]
     n = len(kept)
-    columns: dict[str, list[Any]] = {
-        "record_id": [stable_id("gateway", m.key, m.occurred_at.isoformat()) for m in kept],
-        "message_id": [m.queue_id or None for m in kept],
-        "occurred_at": [m.occurred_at for m in kept],
+    columns: dict[str, Sequence[Any]] = {
+        "record_id": [stable_id("gateway", key, when.isoformat())
+                      for key, when in zip(keys, occurred, strict=True)],
+        "message_id": [q or None for q in queue_ids],
+        "occurred_at": occurred,
         "channel_type": ["email"] * n,
         "platform": [None] * n,
-        "sender": [normalize_email(m.sender) if m.sender else "" for m in kept],
-        "recipients": [m.recipients for m in kept],
+        "sender": [normalize_email(s) if s else "" for s in senders],
+        "recipients": recipients,
         "subject": [None] * n,
         "has_media": [False] * n,
         "attachment_count": [0] * n,
         "source_kind": [decisions.SOURCE_KIND] * n,
-        "source_ref": [f"gateway:{m.instance or m.queue_id or '-'}" for m in kept],
+        "source_ref": [f"gateway:{i or q or '-'}"
+                       for i, q in zip(instances, queue_ids, strict=True)],
         "defects": [()] * n,
-        "action": [m.action for m in kept],
-        "monitor": [m.monitor for m in kept],
+        "action": actions,
+        "monitor": monitors,
         "stopped": [bool(s) for s in stopped],
         "stopped_recipients": stopped,
-        "rule_ids": [m.rule_ids for m in kept],
-        "reason": [m.reason for m in kept],
-        "instance": [m.instance for m in kept],
-        "queue_id": [m.queue_id for m in kept],
-        "protocol_state": [m.state for m in kept],
-        "client_address": [m.client_address for m in kept],
-        "client_name": [m.client_name for m in kept],
-        "sasl_username": [m.sasl_username for m in kept],
+        "rule_ids": rule_ids,
+        "reason": reasons,
+        "instance": instances,
+        "queue_id": queue_ids,
+        "protocol_state": states,
+        "client_address": addresses,
+        "client_name": names,
+        "sasl_username": sasl,
     }
     return pa.Table.from_pydict(columns, schema=decisions.DECISION_SCHEMA)
 
@@ -174,6 +185,7 @@ class DecisionJournal:
         self._done: list[Waiting] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="chaperone-decisions")
         self.spooled = 0  # messages written to the spool
         self.published = 0  # decision rows added to the lake
@@ -222,10 +234,10 @@ class DecisionJournal:
 
     async def close(self) -> None:
         """Record everything held, publish what the lake will take, stop the background task."""
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task  # lets a flush under way finish (or keep what it could not spool)
         await self.flush(everything=True, publish=True)
         self._executor.shutdown(wait=True)
 
@@ -236,6 +248,8 @@ class DecisionJournal:
                 async with asyncio.timeout(self.config.flush_seconds):
                     await self._wake.wait()
             self._wake.clear()
+            if self._closing:
+                return
             publish = time.monotonic() >= publish_at
             await self.flush(publish=publish)
             if publish:
