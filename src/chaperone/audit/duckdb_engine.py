@@ -2,45 +2,66 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import duckdb
+import pyarrow as pa
 
 from chaperone.audit.facts import BACKENDS
 from chaperone.audit.inputs import AuditInputs, tables
-from chaperone.audit.query import RuleWindow, audit_query
+from chaperone.audit.query import RuleWindow, audit_query, fields_read
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import connect
 
 Row = dict[str, Any]
 MARGIN = dt.timedelta(days=1)  # UTC day partitions around local dates
+ROWS_PER_FILE = 2**32  # record_key = file number * ROWS_PER_FILE + row number in the file
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EPOCH_DAY = EPOCH.date()
 
 
 def records_view(
     db: duckdb.DuckDBPyConnection, layout: LakeLayout, since: dt.date | None, until: dt.date | None
 ) -> None:
-    """``records``: the lake, pruned to the day partitions a window can touch."""
-    if not layout.has_records():
+    """``records``: the lake, pruned to the day partitions a window can touch.
+
+    The files are listed once, so every read of the view in one query sees the same
+    files (a writer may publish more meanwhile) and ``record_key`` (the file's place
+    in that list and the row's place in the file) names the same record in each.
+    """
+    files = sorted(
+        str(file) for file in layout.records.glob("*/*.parquet")
+        if _within(file.parent.name, since, until)
+    )
+    if not files:
         db.execute(
             "CREATE OR REPLACE TEMP VIEW records AS SELECT NULL::VARCHAR AS record_id, "
             "NULL::VARCHAR AS message_id, NULL::TIMESTAMPTZ AS occurred_at, "
             "NULL::VARCHAR AS channel_type, NULL::VARCHAR AS platform, NULL::VARCHAR AS sender, "
             "NULL::VARCHAR[] AS recipients, NULL::VARCHAR AS source_ref, "
-            "NULL::BOOLEAN AS has_media WHERE false"
+            "NULL::BOOLEAN AS has_media, NULL::BIGINT AS record_key WHERE false"
         )
         return
-    bounds = []
-    if since is not None:
-        bounds.append(f"day >= DATE '{since - MARGIN}'")
-    if until is not None:
-        bounds.append(f"day <= DATE '{until + MARGIN}'")
-    where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     db.execute(
-        f"CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM read_parquet("
-        f"'{layout.record_glob()}', hive_partitioning = true, union_by_name = true) {where}"
+        f"CREATE OR REPLACE TEMP VIEW records AS SELECT *, "
+        f"file_index * {ROWS_PER_FILE} + file_row_number AS record_key FROM read_parquet("
+        f"[{listed}], hive_partitioning = true, union_by_name = true)"
     )
+
+
+def _within(folder: str, since: dt.date | None, until: dt.date | None) -> bool:
+    """Whether a UTC day partition (``day=YYYY-MM-DD``) can hold local dates since..until."""
+    try:
+        value = dt.date.fromisoformat(folder.removeprefix("day="))
+    except ValueError:
+        return True  # not a day folder: read it, as the lake's glob does
+    return (since is None or value >= since - MARGIN) and (until is None or value <= until + MARGIN)
 
 
 def run(
@@ -57,13 +78,52 @@ def run(
         if memory_limit:
             db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")
-        for name, table in tables(inputs).items():
+        guardians = "record.guardian_copied" in fields_read(windows)
+        for name, table in tables(inputs, guardians=guardians).items():
             db.register(name, table)
         records_view(db, layout, since, until)
         query = audit_query(BACKENDS["duckdb"], inputs.timezone, windows, since, until)
-        result = db.execute(query.sql(dialect="duckdb"))
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        table = db.sql(query.sql(dialect="duckdb")).to_arrow_table()
+    return rows_of(table)
+
+
+def rows_of(table: pa.Table) -> list[Row]:
+    """An Arrow result as dictionaries, converted column by column.
+
+    Dates and UTC timestamps are built from their integers here: pyarrow's and
+    DuckDB's own conversions of them cost more than all the other columns together.
+    """
+    names = table.column_names
+    with _collector_paused():  # many new containers, no cycles: nothing for it to find
+        columns = [_values(table.column(name)) for name in names]
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _values(column: pa.ChunkedArray) -> list[Any]:
+    kind = column.type
+    if pa.types.is_date32(kind):
+        days: dict[int | None, dt.date | None] = {None: None}
+        return [
+            days[d] if d in days else days.setdefault(d, EPOCH_DAY + dt.timedelta(days=d))
+            for d in column.cast(pa.int32()).to_pylist()
+        ]
+    if pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz in ("UTC", "Etc/UTC"):
+        return [
+            None if us is None else EPOCH + dt.timedelta(microseconds=us)
+            for us in column.cast(pa.int64()).to_pylist()
+        ]
+    return cast(list[Any], column.to_pylist())
 
 
 def _size(text: str) -> str:

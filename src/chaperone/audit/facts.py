@@ -3,6 +3,8 @@
 ``facts_query`` builds the relation in SQL (written once in DuckDB's dialect,
 parsed by SQLGlot and generated for each backend); ``record_facts`` computes the
 same rows in Python for one record. Property tests hold the two to one answer.
+``rows_query`` adds what a finding shows (the record's own columns, the persons
+taking part) to the facts rows the rules kept, and only to those.
 """
 
 from __future__ import annotations
@@ -18,70 +20,78 @@ from sqlglot import exp
 
 from chaperone.audit.inputs import PARTY_POPULATIONS, AuditInputs
 
+# ``record_key`` identifies a record within one query: each engine's ``records`` view
+# provides it (DuckDB: the file and row position, a number; Spark: ``record_id``), so
+# the joins and groupings here need not carry the long ``record_id`` text. Persons
+# likewise have a ``person_key`` number in ``accounts``.
 FACTS_SQL = """
 WITH parties AS (
-    SELECT record_id, sender AS address, TRUE AS is_sender FROM records
-    UNION ALL
-    SELECT record_id, unnest(recipients) AS address, FALSE AS is_sender FROM records
+    SELECT record_key, unnest(list_prepend(sender, recipients)) AS address FROM records
+),
+reached AS (
+    SELECT p.record_key, a.person_id, a.person_key, a.population, a.owned
+    FROM parties AS p JOIN accounts AS a ON a.address = p.address
 ),
 resolved AS (
-    SELECT p.record_id, a.person_id, a.population,
-           bool_or(p.is_sender) AS is_sender, bool_and(a.owned) AS owned
-    FROM parties AS p JOIN accounts AS a ON a.address = p.address
-    GROUP BY p.record_id, a.person_id, a.population
+    SELECT record_key, person_id, population, bool_and(owned) AS owned
+    FROM reached GROUP BY record_key, person_id, population
 ),
 per_record AS (
-    SELECT record_id,
-           count(*) FILTER (WHERE population = 'staff') AS staff_count,
-           count(*) FILTER (WHERE population IN ('staff', 'student', 'parent')) AS member_count,
+    SELECT record_key,
+           coalesce(bool_or(population = 'staff'), FALSE) AND coalesce(
+               min(person_key) FILTER (WHERE population IN ('staff', 'student', 'parent'))
+               < max(person_key) FILTER (WHERE population IN ('staff', 'student', 'parent')),
+               FALSE) AS in_scope,
+           coalesce(min(person_key) FILTER (WHERE population = 'staff')
+               < max(person_key) FILTER (WHERE population = 'staff'), FALSE) AS several_staff,
            coalesce(bool_or(population = 'student'), FALSE) AS has_student,
            coalesce(bool_or(population = 'parent'), FALSE) AS has_parent,
            coalesce(bool_and(owned) FILTER (WHERE population = 'staff'), TRUE) AS staff_owned,
-           coalesce(bool_and(owned) FILTER (WHERE population = 'student'), TRUE) AS student_owned,
-           list_sort(list(person_id) FILTER (WHERE population IN ('staff', 'student', 'parent')))
-               AS members
-    FROM resolved GROUP BY record_id
+           coalesce(bool_and(owned) FILTER (WHERE population = 'student'), TRUE) AS student_owned
+    FROM reached GROUP BY record_key
 ),
 copied AS (
-    SELECT DISTINCT g.record_id FROM resolved AS g
+    SELECT DISTINCT g.record_key FROM reached AS g
     JOIN guardians AS l ON l.guardian_id = g.person_id
-    JOIN resolved AS s ON s.record_id = g.record_id AND s.person_id = l.student_id
+    JOIN reached AS s ON s.record_key = g.record_key AND s.person_id = l.student_id
 ),
 matched AS (
-    SELECT p.record_id, i.platform_id FROM parties AS p
+    SELECT p.record_key, i.platform_id FROM parties AS p
     JOIN platform_ids AS i ON i.kind = 'address' AND i.identifier = p.address
     UNION ALL
-    SELECT p.record_id, i.platform_id FROM parties AS p
+    SELECT p.record_key, i.platform_id FROM parties AS p
     JOIN platform_ids AS i ON i.kind = 'domain' AND i.identifier = split_part(p.address, '@', 2)
     UNION ALL
-    SELECT p.record_id, i.platform_id FROM parties AS p
+    SELECT p.record_key, i.platform_id FROM parties AS p
     JOIN platform_ids AS i ON i.kind = 'prefix' AND starts_with(p.address, i.identifier)
 ),
 record_platform AS (
-    SELECT record_id, min(platform_id) AS platform_id FROM matched GROUP BY record_id
+    SELECT record_key, min(platform_id) AS platform_id FROM matched GROUP BY record_key
+),
+senders AS (
+    SELECT DISTINCT address, person_id FROM accounts
 ),
 base AS (
-    SELECT r.record_id, r.message_id, r.occurred_at, r.channel_type, r.sender, r.recipients,
-           r.source_ref, r.has_media, coalesce(r.platform, rp.platform_id) AS platform,
-           __LOCAL__ AS local_time, pr.staff_count, pr.member_count, pr.has_student,
-           pr.has_parent, pr.staff_owned, pr.student_owned, c.record_id IS NOT NULL AS copied,
-           pr.members,
+    SELECT r.record_key, r.channel_type, r.sender, r.has_media,
+           coalesce(r.platform, rp.platform_id) AS platform, __LOCAL__ AS local_time,
+           pr.in_scope, pr.several_staff, pr.has_student, pr.has_parent, pr.staff_owned,
+           pr.student_owned, c.record_key IS NOT NULL AS copied,
            array_length(r.recipients) AS recipient_count
     FROM records AS r
-    JOIN per_record AS pr ON pr.record_id = r.record_id
-    LEFT JOIN record_platform AS rp ON rp.record_id = r.record_id
-    LEFT JOIN copied AS c ON c.record_id = r.record_id
+    JOIN per_record AS pr ON pr.record_key = r.record_key
+    LEFT JOIN record_platform AS rp ON rp.record_key = r.record_key
+    LEFT JOIN copied AS c ON c.record_key = r.record_key
 )
-SELECT b.record_id, b.message_id, b.occurred_at, b.sender, b.recipients, b.source_ref,
+SELECT b.record_key,
        CAST(b.local_time AS DATE) AS local_date,
-       s.person_id AS subject_id, b.members,
+       s.person_id AS subject_id,
        b.channel_type AS record_channel_type,
        b.platform AS record_platform,
        b.has_media AS record_has_media,
        hour(b.local_time) AS record_local_hour,
        __WEEKDAY__ AS record_local_weekday,
        b.recipient_count AS record_recipient_count,
-       b.staff_count >= 1 AND b.member_count >= 2 AS record_in_scope,
+       b.in_scope AS record_in_scope,
        b.has_student AS record_has_student,
        b.has_parent AS record_has_parent,
        b.copied AS record_guardian_copied,
@@ -94,19 +104,63 @@ SELECT b.record_id, b.message_id, b.occurred_at, b.sender, b.recipients, b.sourc
        CASE WHEN pl.platform_id IS NULL THEN FALSE
        ELSE (NOT b.has_student OR coalesce(list_contains(pl.audiences, 'staff-student'), FALSE))
              AND (NOT b.has_parent OR coalesce(list_contains(pl.audiences, 'staff-parent'), FALSE))
-             AND (b.staff_count < 2 OR coalesce(list_contains(pl.audiences, 'staff-staff'), FALSE))
+             AND (NOT b.several_staff
+                  OR coalesce(list_contains(pl.audiences, 'staff-staff'), FALSE))
        END AS platform_allows_audiences,
        CASE WHEN pl.platform_id IS NULL THEN FALSE
             ELSE (pl.approved_on IS NULL OR CAST(b.local_time AS DATE) >= pl.approved_on)
              AND (pl.expires_on IS NULL OR CAST(b.local_time AS DATE) <= pl.expires_on)
        END AS platform_in_window,
        s.population AS subject_population,
-       s.is_sender AS subject_is_sender,
+       sa.person_id IS NOT NULL AS subject_is_sender,
        s.owned AS subject_account_district_owned
 FROM base AS b
-JOIN resolved AS s ON s.record_id = b.record_id
+JOIN resolved AS s ON s.record_key = b.record_key
 LEFT JOIN platforms AS pl ON pl.platform_id = b.platform
+LEFT JOIN senders AS sa ON sa.address = b.sender AND sa.person_id = s.person_id
 """
+
+# The rows an audit returns: the facts rows that a rule matched (``hits``, which the
+# query builds over ``facts``; ``h.*`` stands for its columns but ``record_key``), with
+# the record's own columns, whether the subject sent it, and the persons taking part.
+# All are looked up for those rows only, after the rules have filtered.
+ROWS_SQL = """
+SELECT h.*, r.record_id, r.message_id, r.occurred_at, r.sender, r.recipients, r.source_ref,
+       sa.person_id IS NOT NULL AS subject_is_sender,
+       coalesce(m.members, CAST([] AS VARCHAR[])) AS members
+FROM hits AS h
+JOIN records AS r ON r.record_key = h.record_key
+LEFT JOIN (SELECT DISTINCT address, person_id FROM accounts) AS sa
+    ON sa.address = r.sender AND sa.person_id = h.subject_id
+LEFT JOIN (
+    SELECT record_key, list_sort(list(DISTINCT person_id)) AS members FROM reached
+    WHERE population IN ('staff', 'student', 'parent')
+      AND record_key IN (SELECT record_key FROM hits)
+    GROUP BY record_key
+) AS m ON m.record_key = h.record_key
+"""
+
+# Work that only some fields need: the CTE left out (with its joins) when no rule reads
+# the field, and the facts column that then reads false.
+OPTIONAL = {
+    "record.guardian_copied": ("copied", "copied"),
+    "subject.is_sender": ("senders", "subject_is_sender"),
+}
+
+# The facts fields that building a finding and its explanation read (findings.py,
+# explain.py), besides the subject and the local date (``subject.is_sender`` comes
+# with the record's columns): an audit's rows carry these and the rules' match
+# columns, no other field.
+FINDING_FIELDS = (
+    "record.channel_type",
+    "record.platform",
+    "record.has_student",
+    "record.has_parent",
+    "record.student_accounts_district_owned",
+    "platform.allows_channel",
+    "platform.allows_audiences",
+    "subject.account_district_owned",
+)
 
 
 @dataclass(frozen=True)
@@ -150,23 +204,43 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
         return node
 
     query = tree.transform(substitute)
-    if fields is not None and "record.guardian_copied" not in fields:
-        query = _without_guardians(query)
+    for field, (cte, column) in OPTIONAL.items():
+        if fields is not None and field not in fields:
+            query = _without(query, cte, column)
     assert isinstance(query, exp.Query)
     return query
 
 
-def _without_guardians(query: exp.Expr) -> exp.Expr:
-    """The facts without the ``copied`` CTE and its join; the field is then always false."""
+def rows_query(
+    backend: Backend, timezone: str, hits: exp.Select, fields: set[str] | None = None
+) -> exp.Query:
+    """``hits`` (a query over ``facts``) with each row's record columns and ``members``."""
+    facts = facts_query(backend, timezone, fields)
+    ctes = facts.args["with_"]
+    facts.set("with_", None)
+    rows = sqlglot.parse_one(ROWS_SQL, read="duckdb")
+    assert isinstance(rows, exp.Select)
+    star = rows.expressions[0]
+    rows.set("expressions", [
+        *(exp.column(c.alias_or_name, table="h") for c in hits.expressions
+          if c.alias_or_name != "record_key"),
+        *(e for e in rows.expressions if e is not star),
+    ])
+    rows.set("with_", ctes)
+    return rows.with_("facts", as_=facts).with_("hits", as_=hits)
+
+
+def _without(query: exp.Expr, cte: str, column: str) -> exp.Expr:
+    """The facts without one CTE and its joins; ``column`` then reads false."""
 
     def prune(node: exp.Expr) -> exp.Expr | None:
-        if isinstance(node, exp.CTE) and node.alias == "copied":
+        if isinstance(node, exp.CTE) and node.alias == cte:
             return None
         if isinstance(node, exp.Join) and isinstance(node.this, exp.Table) \
-                and node.this.name == "copied":
+                and node.this.name == cte:
             return None
-        if isinstance(node, exp.Alias) and node.alias == "copied":
-            return exp.alias_(exp.false(), "copied")
+        if isinstance(node, exp.Alias) and node.alias == column:
+            return exp.alias_(exp.false(), column)
         return node
 
     pruned = query.transform(prune)

@@ -130,13 +130,23 @@ def _platforms(inputs: AuditInputs, view: RegistryView) -> None:
                 inputs.platform_addresses.setdefault(number, platform.id)
 
 
-def tables(inputs: AuditInputs) -> dict[str, pa.Table]:
-    """The inputs as Arrow tables for the SQL engines."""
-    accounts = [
-        (a, p.person_id, p.population, p.owned)
-        for a, parties in inputs.accounts.items()
-        for p in parties
-    ]
+def tables(inputs: AuditInputs, *, guardians: bool = True) -> dict[str, pa.Table]:
+    """The inputs as Arrow tables for the SQL engines (``guardians`` empty unless asked for).
+
+    ``accounts.person_key`` numbers the persons, for the engines to compare persons
+    by a number rather than by their ids' text.
+    """
+    accounts: tuple[list[object], ...] = ([], [], [], [], [])
+    address, person, key, population, owned = accounts
+    keys: dict[str, int] = {}
+    for value, parties in inputs.accounts.items():
+        for party in parties:
+            address.append(value)
+            person.append(party.person_id)
+            key.append(keys.setdefault(party.person_id, len(keys)))
+            population.append(party.population)
+            owned.append(party.owned)
+    links = list(zip(*inputs.guardians, strict=True)) if guardians and inputs.guardians else []
     identifiers = [
         *((i, "address", p) for i, p in inputs.platform_addresses.items()),
         *((i, "domain", p) for i, p in inputs.platform_domains.items()),
@@ -144,13 +154,13 @@ def tables(inputs: AuditInputs) -> dict[str, pa.Table]:
     ]
     platforms = list(inputs.platforms.values())
     return {
-        "accounts": _table(
-            ["address", "person_id", "population", "owned"],
+        "accounts": _columns(
+            ["address", "person_id", "person_key", "population", "owned"],
             accounts,
-            [pa.string(), pa.string(), pa.string(), pa.bool_()],
+            [pa.string(), pa.string(), pa.int32(), pa.string(), pa.bool_()],
         ),
-        "guardians": _table(
-            ["guardian_id", "student_id"], sorted(inputs.guardians), [pa.string(), pa.string()]
+        "guardians": _columns(
+            ["guardian_id", "student_id"], links or ([], []), [pa.string(), pa.string()]
         ),
         "platform_ids": _table(
             ["identifier", "kind", "platform_id"], identifiers, [pa.string()] * 3
@@ -176,6 +186,12 @@ def _table(
     names: list[str], rows: Sequence[tuple[object, ...]], types: list[pa.DataType]
 ) -> pa.Table:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return _columns(names, columns, types)
+
+
+def _columns(
+    names: list[str], columns: Sequence[Sequence[object]], types: list[pa.DataType]
+) -> pa.Table:
     return pa.table(
-        {n: pa.array(list(c), t) for n, c, t in zip(names, columns, types, strict=True)}
+        {n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)}
     )

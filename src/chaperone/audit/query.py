@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from chaperone.audit.facts import Backend, facts_query
-from chaperone.policy.compiler import compile_condition, compile_subject
+from chaperone.audit.facts import FINDING_FIELDS, Backend, rows_query
+from chaperone.policy.compiler import column_name, compile_condition, compile_subject
 from chaperone.policy.conditions import fields_of
 from chaperone.policy.models import Pack, Rule
 
@@ -44,6 +45,13 @@ def rule_windows(packs: list[Pack], *, policy: str = "9052") -> list[RuleWindow]
     return windows
 
 
+def fields_read(windows: list[RuleWindow]) -> set[str]:
+    """The vocabulary fields the rules read: their conditions and their subjects."""
+    fields = set().union(*(fields_of(w.rule.condition) for w in windows))
+    senders = any(w.rule.spec.subject == "sender" for w in windows)
+    return fields | {"subject.population", *(["subject.is_sender"] if senders else [])}
+
+
 def _date(value: dt.date) -> exp.Expr:
     return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("date"))
 
@@ -62,8 +70,13 @@ def audit_query(
     windows: list[RuleWindow],
     since: dt.date | None = None,
     until: dt.date | None = None,
-) -> exp.Select:
-    """Facts rows matching at least one rule, with one true/false column per rule."""
+) -> exp.Query:
+    """Facts rows matching at least one rule, with one true/false column per rule.
+
+    The rules filter narrow facts rows; only the rows they keep are joined to their
+    record's wide columns (``rows_query``). The rows carry the facts fields that
+    findings and their explanations read (``FINDING_FIELDS``), not every field.
+    """
     matches = [
         exp.and_(
             compile_subject(w.rule.spec.subject),
@@ -72,14 +85,40 @@ def audit_query(
         )
         for w in windows
     ]
-    needed = set().union(*(fields_of(w.rule.condition) for w in windows)) if windows else set()
-    facts = facts_query(backend, timezone, needed).subquery("facts")
-    select = exp.select(
-        "*", *(exp.alias_(exp.paren(m), w.column) for m, w in zip(matches, windows, strict=True))
-    ).from_(facts)
-    where: exp.Expr = exp.or_(*(exp.paren(m) for m in matches)) if matches else exp.false()
+    needed = fields_read(windows)
+    where = _factored(matches)
     if since is not None:
         where = exp.and_(exp.paren(where), exp.column("local_date") >= _date(since))
     if until is not None:
         where = exp.and_(exp.paren(where), exp.column("local_date") <= _date(until))
-    return select.where(where)
+    columns = ["record_key", "subject_id", "local_date", *map(column_name, FINDING_FIELDS)]
+    hits = exp.select(
+        *columns,
+        *(exp.alias_(exp.paren(m), w.column) for m, w in zip(matches, windows, strict=True)),
+    ).from_("facts")
+    return rows_query(backend, timezone, hits.where(where), needed)
+
+
+def _factored(matches: Sequence[exp.Expr]) -> exp.Expr:
+    """Any of the matches, with the terms every match requires also stated on their own.
+
+    ``(a AND b) OR (a AND c)`` as ``a AND ((a AND b) OR (a AND c))``: the same rows,
+    but the engine sees that ``a`` (the subject's population, ``record.in_scope``)
+    holds for every row it keeps and can filter by it before the joins.
+    """
+    if not matches:
+        return exp.false()
+    terms = [_terms(m) for m in matches]
+    keys = [{t.sql() for t in ts} for ts in terms]
+    common = [t for t in terms[0] if all(t.sql() in k for k in keys[1:])]
+    anyof = exp.or_(*(exp.paren(m) for m in matches))
+    return exp.and_(*(t.copy() for t in common), exp.paren(anyof)) if common else anyof
+
+
+def _terms(node: exp.Expr) -> list[exp.Expr]:
+    """The operands of a conjunction (parentheses looked through), or the node itself."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return _terms(node.left) + _terms(node.right)
+    return [node]

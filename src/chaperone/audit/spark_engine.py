@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from chaperone.audit.facts import BACKENDS
 from chaperone.audit.inputs import AuditInputs, tables
-from chaperone.audit.query import RuleWindow, audit_query
+from chaperone.audit.query import RuleWindow, audit_query, fields_read
 from chaperone.common.problems import ChaperoneError
 from chaperone.lake.layout import LakeLayout
 
@@ -52,7 +52,8 @@ def run(
     """Facts rows that match a rule, as dictionaries (the DuckDB engine's shape)."""
     spark = session(master)
     with tempfile.TemporaryDirectory(prefix="chaperone-spark-") as folder:
-        for name, table in tables(inputs).items():
+        guardians = "record.guardian_copied" in fields_read(windows)
+        for name, table in tables(inputs, guardians=guardians).items():
             path = Path(folder, f"{name}.parquet")
             pq.write_table(table, path)
             spark.read.parquet(str(path)).createOrReplaceTempView(name)
@@ -69,7 +70,7 @@ def _records(spark: Any, layout: LakeLayout, since: dt.date | None, until: dt.da
             "CAST(NULL AS TIMESTAMP) AS occurred_at, CAST(NULL AS STRING) AS channel_type, "
             "CAST(NULL AS STRING) AS platform, CAST(NULL AS STRING) AS sender, "
             "CAST(NULL AS ARRAY<STRING>) AS recipients, CAST(NULL AS STRING) AS source_ref, "
-            "CAST(NULL AS BOOLEAN) AS has_media WHERE false"
+            "CAST(NULL AS BOOLEAN) AS has_media, CAST(NULL AS STRING) AS record_key WHERE false"
         ).createOrReplaceTempView("records")
         return
     frame = spark.read.option("mergeSchema", "true").parquet(str(layout.records))
@@ -77,7 +78,7 @@ def _records(spark: Any, layout: LakeLayout, since: dt.date | None, until: dt.da
         frame = frame.where(frame.day >= since - MARGIN)
     if until is not None:
         frame = frame.where(frame.day <= until + MARGIN)
-    frame.createOrReplaceTempView("records")
+    frame.withColumn("record_key", frame.record_id).createOrReplaceTempView("records")
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
