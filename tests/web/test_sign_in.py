@@ -54,7 +54,12 @@ def test_the_sign_in_form_signs_in_and_sets_a_secure_session_cookie(
     assert client.get("/findings").status_code == 200
 
 
-def test_sign_in_refuses_other_sites_as_the_next_page(web: Callable[[str | None], Web]) -> None:
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/\tevil"]
+)
+def test_sign_in_refuses_other_sites_as_the_next_page(
+    web: Callable[[str | None], Web], target: str
+) -> None:
     client = web(None).client
     token = FORM_TOKEN.search(client.get("/login").text)
     assert token
@@ -64,7 +69,7 @@ def test_sign_in_refuses_other_sites_as_the_next_page(web: Callable[[str | None]
             "username": "reviewer",
             "password": PASSWORD,
             "csrf_token": token[1],
-            "next": "//evil.example/",
+            "next": target,
         },
         follow_redirects=False,
     )

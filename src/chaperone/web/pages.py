@@ -36,7 +36,8 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _safe_next(target: str) -> str:
     """Only same-site paths; anything else goes to the dashboard."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    same_site = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if same_site and target.isprintable() else "/"
 
 
 def _client(request: Request) -> str:
