@@ -13,6 +13,7 @@ machine is shared and noisy: read the ratios, not the seconds.
 
     python bench/ingest_bench.py [--messages 100000] [--trace-rows 1000000]
                                  [--sample 10000] [--workdir DIR] [--profile K]
+                                 [--only mbox|trace]
 """
 
 from __future__ import annotations
@@ -431,6 +432,11 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="keep the generated files and lakes here")
     parser.add_argument("--seed", type=int, default=9052)
     parser.add_argument(
+        "--only",
+        choices=("mbox", "trace"),
+        help="generate and measure only this source (each file is the same as in a full run)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -441,20 +447,27 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def generate(args: argparse.Namespace, workdir: Path) -> tuple[Path, Path]:
-    """Write the mbox and the trace CSV; report their sizes and how long they took."""
-    rng = random.Random(args.seed)
-    pools = make_pools(rng)
-    mbox, trace = workdir / "bench.mbox", workdir / "MessageTrace.csv"
+def generate(args: argparse.Namespace, workdir: Path) -> tuple[Path | None, Path | None]:
+    """Write the mbox and the trace CSV (or the one ``--only`` names); report their sizes
+    and how long they took. Each file has its own seeded generator, so it is the same
+    whether or not the other one is written."""
+    pools = make_pools(random.Random(args.seed))
+    mbox = trace = None
     start = time.perf_counter()
-    write_mbox(mbox, args.messages, rng, pools)
-    messages = write_trace(trace, args.trace_rows, rng, pools)
+    if args.only in (None, "mbox"):
+        mbox = workdir / "bench.mbox"
+        write_mbox(mbox, args.messages, random.Random(f"{args.seed}/mbox"), pools)
+    if args.only in (None, "trace"):
+        trace = workdir / "MessageTrace.csv"
+        messages = write_trace(trace, args.trace_rows, random.Random(f"{args.seed}/trace"), pools)
     print(f"generated in {time.perf_counter() - start:.1f} s (seed {args.seed}, in {workdir})")
-    print(f"  {mbox.name}: {args.messages:,} messages, {mbox.stat().st_size / 1e6:,.1f} MB")
-    print(
-        f"  {trace.name}: {args.trace_rows:,} rows, {messages:,} MessageIds, "
-        f"{trace.stat().st_size / 1e6:,.1f} MB"
-    )
+    if mbox:
+        print(f"  {mbox.name}: {args.messages:,} messages, {mbox.stat().st_size / 1e6:,.1f} MB")
+    if trace:
+        print(
+            f"  {trace.name}: {args.trace_rows:,} rows, {messages:,} MessageIds, "
+            f"{trace.stat().st_size / 1e6:,.1f} MB"
+        )
     return mbox, trace
 
 
@@ -502,22 +515,26 @@ def verdict(ratio: float, goal: float) -> str:
 
 
 def summary(mbox: dict[str, Rate], trace: dict[str, Rate], sampled: bool) -> None:
-    """Ratios of chaperone to each baseline, with the goals, and the peak RSS."""
-    ours = mbox["chaperone"].per_second
-    lines = [
-        ("chaperone mbox / mail-parser", ours / mbox["mail-parser"].per_second, MAILPARSER_GOAL),
-        ("chaperone mbox / stdlib full parse", ours / mbox["stdlib"].per_second, None),
-        ("chaperone mbox / stdlib compat32 hdrs", ours / mbox["compat32"].per_second, None),
-        (
-            "chaperone trace / DuckDB read_csv",
-            trace["chaperone"].per_second / trace["duckdb"].per_second,
-            DUCKDB_GOAL,
-        ),
-    ]
+    """Ratios of chaperone to each baseline measured, with the goals, and the peak RSS."""
+    lines: list[tuple[str, float, float | None]] = []
+    if mbox:
+        ours = mbox["chaperone"].per_second
+        lines += [
+            (
+                "chaperone mbox / mail-parser",
+                ours / mbox["mail-parser"].per_second,
+                MAILPARSER_GOAL,
+            ),
+            ("chaperone mbox / stdlib full parse", ours / mbox["stdlib"].per_second, None),
+            ("chaperone mbox / stdlib compat32 hdrs", ours / mbox["compat32"].per_second, None),
+        ]
+    if trace:
+        ratio = trace["chaperone"].per_second / trace["duckdb"].per_second
+        lines.append(("chaperone trace / DuckDB read_csv", ratio, DUCKDB_GOAL))
     print("\nsummary (rates measured in this run; chaperone's include writing the lake)")
     for name, ratio, goal in lines:
         print(f"  {name:<40} {ratio:>7.2f}x  {verdict(ratio, goal) if goal else '(reference)'}")
-    if sampled:
+    if mbox and sampled:
         print("  (Python mbox baselines were timed on the first --sample messages only)")
     print(f"  peak RSS {peak_rss_mb():,.0f} MB")
 
@@ -569,12 +586,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"chaperone ingest benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {versions()}")
     try:
         mbox, trace = generate(args, workdir)
-        print("\nmbox")
-        mbox_rates = measure_mbox(args, mbox, workdir)
-        print("\nExchange Online message trace")
-        trace_rates = measure_trace(trace, args.trace_rows, workdir)
+        mbox_rates: dict[str, Rate] = {}
+        trace_rates: dict[str, Rate] = {}
+        if mbox:
+            print("\nmbox")
+            mbox_rates = measure_mbox(args, mbox, workdir)
+        if trace:
+            print("\nExchange Online message trace")
+            trace_rates = measure_trace(trace, args.trace_rows, workdir)
         summary(mbox_rates, trace_rates, sampled=args.sample < args.messages)
-        if args.profile:
+        if args.profile and mbox:
             profile(args.profile, workdir, args.seed)
     finally:
         if args.workdir is None:

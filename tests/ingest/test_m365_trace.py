@@ -60,15 +60,15 @@ def test_rows_of_one_message_id_are_one_message(cli: Cli, tmp_path: Path, settin
     assert found["mno@x"][1] == "\u00e4rger@strasse.de"  # case-folded like the directory
 
 
-def test_bad_rows_are_quarantined_with_their_row_and_reason(cli: Cli, tmp_path: Path) -> None:
+def test_bad_rows_are_quarantined_with_their_line_and_reason(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "trace.csv"
     path.write_text(ROWS, encoding="utf-8")
     ingest(cli, path)
     rows = json.loads(cli.ok("ingest", "quarantine", "--format", "json").out)
     assert sorted((r["position"], r["reason"]) for r in rows) == [
-        ("m365-trace:trace.csv#row 4", 'unreadable time "notadate"'),
-        ("m365-trace:trace.csv#row 5", "no sender address"),
-        ("m365-trace:trace.csv#row 6", "no MessageId"),
+        ("m365-trace:trace.csv#line 5", 'unreadable time "notadate"'),
+        ("m365-trace:trace.csv#line 6", "no sender address"),
+        ("m365-trace:trace.csv#line 7", "no MessageId"),
     ]
 
 

@@ -10,7 +10,15 @@ Two shapes are read, told apart by their header:
   ``addr##Status;addr##Status``.
 
 UTF-8 or UTF-16 with a BOM. Times are UTC. One item is one message (a MessageId)
-or one row that cannot be read (no MessageId, sender or time; a malformed line).
+or one line that cannot be read (no MessageId, sender or time; a malformed line).
+Every position (a record's ``source_ref``, a quarantined line) is the physical line
+of the file on which the row starts, the header being line 1.
+
+The load is set-based: DuckDB reads the CSV in parallel into ``trace_rows`` (one row
+per data row, in file order, checked, its recipients normalised), groups the usable
+rows by MessageId into ``trace_messages``, and the lake writer copies those out.
+Python sees only the rare address that is not ASCII, the rejected rows, and the
+line count that places DuckDB's rows on the file's lines (``csv_lines``).
 """
 
 from __future__ import annotations
@@ -19,13 +27,17 @@ import codecs
 import csv
 import io
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from chaperone.common.problems import InputError, Problem
+from chaperone.directory.normalize import normalize_addr_spec
 from chaperone.ingest.connectors.base import BulkConnector, Loaded
+from chaperone.ingest.csv_lines import LineMap, blank_lines, count_lines
 from chaperone.ingest.record import Rejected
 from chaperone.lake.writer import LakeWriter
 
@@ -45,74 +57,348 @@ SUMMARY = {
 }
 OPTIONAL = ("subject",)
 # .NET writes 7 fractional digits; DuckDB reads at most 6.
-MICROSECONDS = r"regexp_replace(received, '(\.\d{6})\d+', '\1')"
+FRACTION = r"'(\.\d{6})\d+', '\1'"
 TIME_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-# The time, tried the cheap way first: Get-MessageTrace's usual "9/14/2026 1:02:11 PM"
-# (which the ISO cast never reads, so the order changes no result), then ISO 8601, then
-# the other formats.
-OCCURRED_AT = (
-    f"coalesce(try_strptime(received, '{TIME_FORMATS[0]}')::TIMESTAMPTZ, "
-    f"try_cast({MICROSECONDS} AS TIMESTAMPTZ), "
-    f"try_strptime(received, {TIME_FORMATS})::TIMESTAMPTZ)"
-)
+# What str.strip() removes from ASCII text (DuckDB's one-argument trim removes spaces only).
+ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
+TABLES = ("trace_rows", "trace_messages", "trace_shifts", "reject_errors", "reject_scans")
 
 
 class M365TraceConnector(BulkConnector):
-    """Reads Exchange Online message traces in one DuckDB pass."""
+    """Reads Exchange Online message traces with DuckDB, in bulk."""
 
     kind = "m365-trace"
     description = "Exchange Online message trace CSV (Get-MessageTrace rows or summary report)"
 
     def load(self, source: Path, writer: LakeWriter) -> Loaded:
-        """Read, group by MessageId, and write; bad rows come back as Rejected."""
+        """Read, group by MessageId, and write; bad lines come back as Rejected."""
         path = _utf8(source, writer)
         columns = _header(path, source.name)
-        names = _shape(columns, source.name)
-        db = writer.db
-        packed = names is SUMMARY
+        trace = _Trace(writer.db, columns, _shape(columns, source.name))
+        unreadable: list[tuple[int, str]] = []
         try:
-            _messages(db, _csv(path, columns, names), names, columns, packed=packed)
-            unreadable: list[tuple[int, str]] = []
-        except duckdb.Error:  # a CSV DuckDB cannot recover from: read it row by row instead
-            unreadable = _read_slowly(db, path, columns)
-            _messages(db, "trace_raw", names, columns, packed=packed)
-            db.execute("DROP TABLE trace_raw")
-        _fold_non_ascii(db)
-        rejected = self._rejected(db, source.name, unreadable)
-        messages = _count(db, "SELECT count(*) FROM messages WHERE ordinal IS NOT NULL")
+            lines = trace.read(path)
+        except duckdb.Error:  # a CSV DuckDB cannot read in parallel (quoted line breaks)
+            lines = None
+        if lines is None:  # or whose rows it cannot place on lines: read it with Python
+            lines, unreadable = trace.read_slowly(path)
+        trace.group()
+        messages = _count(writer.db, "SELECT count(*) FROM trace_messages")
+        rejected = [
+            Rejected(self.ref_line(source.name, line), reason)
+            for line, reason in sorted(trace.rejected(lines) + unreadable)
+        ]
         written = writer.write_query(
-            self._records_query(source.name), total=messages, unique=True, sort=False
+            self._records_query(source.name, trace.with_lines(lines)),
+            total=messages,
+            unique=True,
+            sort=False,
         )
-        db.execute("DROP TABLE messages")
+        trace.drop()
         return Loaded(written, rejected, messages + len(rejected))
 
-    def _rejected(
-        self, db: duckdb.DuckDBPyConnection, name: str, unreadable: list[tuple[int, str]]
-    ) -> list[Rejected]:
-        bad = db.execute(
-            "SELECT DISTINCT bad.row_no, bad.reason FROM "
-            "(SELECT unnest(bad) AS bad FROM messages WHERE bad IS NOT NULL) "
-            "UNION ALL SELECT line - 1, error_message FROM reject_errors ORDER BY 1, 2"
-        ).fetchall()
-        return [
-            Rejected(self.ref_row(name, int(row)), str(reason)) for row, reason in bad + unreadable
-        ]
+    def ref_line(self, name: str, line: int) -> str:
+        """A pointer to the physical line of the file on which a row starts."""
+        return f"{self.kind}:{name}#line {line}"
 
-    def ref_row(self, name: str, row: int) -> str:
-        """A pointer to a data row (row 1 is the first line after the header)."""
-        return f"{self.kind}:{name}#row {row}"
-
-    def _records_query(self, name: str) -> str:
-        platform = "NULL" if self.context.platform is None else f"'{self.context.platform}'"
+    def _records_query(self, name: str, messages: str) -> str:
+        platform = "NULL" if self.context.platform is None else _literal(self.context.platform)
         return f"""
         SELECT substr(sha256('email' || chr(31) || message_id), 1, 32) AS record_id,
                message_id, occurred_at, 'email' AS channel_type,
                {platform}::VARCHAR AS platform, sender, recipients, subject,
                false AS has_media, 0::INTEGER AS attachment_count,
                '{self.kind}' AS source_kind,
-               '{self.kind}:' || {_literal(name)} || '#row ' || ordinal AS source_ref,
-               []::VARCHAR[] AS defects, ordinal
-        FROM messages WHERE ordinal IS NOT NULL"""
+               {_literal(f"{self.kind}:{name}#line ")} || line AS source_ref,
+               []::VARCHAR[] AS defects, first_row AS ordinal
+        FROM {messages}"""
+
+
+class _Trace:
+    """The tables of one trace in a DuckDB connection, and the SQL that fills them."""
+
+    def __init__(
+        self, db: duckdb.DuckDBPyConnection, columns: list[str], names: dict[str, str]
+    ) -> None:
+        self.db = db
+        self.header = _column_names(columns)
+        self.names = names
+        self.packed = names is SUMMARY
+        present = {c.lower() for c in self.header}
+        self.col: Callable[[str], str] = lambda key: (
+            _ident(names[key]) if names[key].lower() in present else "NULL"
+        )
+
+    def read(self, path: Path) -> LineMap | None:
+        """``trace_rows`` from DuckDB's parallel reader; None when its rows cannot be
+        placed on the file's lines (then ``read_slowly``)."""
+        with ThreadPoolExecutor(1) as pool:  # counted while DuckDB reads (it frees the GIL)
+            counted = pool.submit(count_lines, path)
+            self.db.execute(
+                f"CREATE OR REPLACE TEMP TABLE trace_rows AS {self._rows(self._csv(path))}"
+            )
+            lines = counted.result()
+        accepted = _count(self.db, "SELECT count(*) FROM trace_rows")
+        skipped = [
+            int(line)
+            for (line,) in self.db.execute("SELECT DISTINCT line FROM reject_errors").fetchall()
+        ]
+        if lines == 1 + accepted + len(skipped):
+            return self._shifts(LineMap.skipping(skipped))
+        blank = blank_lines(path)
+        if lines == 1 + accepted + len(skipped) + len(blank):
+            return self._shifts(LineMap.skipping(skipped + blank))
+        return None
+
+    def read_slowly(self, path: Path) -> tuple[LineMap, list[tuple[int, str]]]:
+        """``trace_rows`` by Python's csv module; the rest of a file it cannot read is
+        one item."""
+        table, starts, unreadable = _python_rows(path, self.header)
+        self.db.register("trace_arrow", table)
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE trace_rows AS {self._rows('trace_arrow')}")
+        self.db.unregister("trace_arrow")
+        self.db.execute(
+            "CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, error_message VARCHAR)"
+        )
+        return self._shifts(LineMap.starting(starts)), unreadable
+
+    def _shifts(self, lines: LineMap) -> LineMap:
+        rows = pa.table(
+            {"first": [f for f, _s in lines.steps], "shift": [s for _f, s in lines.steps]},
+            schema=pa.schema([("first", pa.int64()), ("shift", pa.int64())]),
+        )
+        self.db.register("trace_shift_steps", rows)
+        self.db.execute("CREATE OR REPLACE TEMP TABLE trace_shifts AS FROM trace_shift_steps")
+        self.db.unregister("trace_shift_steps")
+        return lines
+
+    def _csv(self, path: Path) -> str:
+        """The data rows of the CSV with the columns a record needs.
+
+        Every column is still read, so a row is rejected (``reject_errors``) for the
+        same faults as when all are kept, such as bytes that are not UTF-8 in a column
+        unused here.
+        """
+        types = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in self.header) + "}"
+        wanted = {c.lower() for c in self.names.values()}
+        kept = ", ".join(_ident(n) for n in self.header if n.lower() in wanted)
+        others = [n for n in self.header if n.lower() not in wanted]
+        read = " AND ".join(f"strlen({_ident(n)}) IS DISTINCT FROM -1" for n in others)
+        return f"""(SELECT {kept} FROM read_csv({_literal(str(path))}, header = true,
+            auto_detect = false, columns = {types}, delim = ',', quote = '"', escape = '"',
+            null_padding = true, ignore_errors = true, store_rejects = true,
+            rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
+            max_line_size = 10000000)
+            WHERE {read or "true"})"""
+
+    def _rows(self, rows: str) -> str:
+        """Each data row checked, its recipients normalised, in file order (``rowid``).
+
+        ASCII addresses are normalised exactly as ``normalize_addr_spec`` does; ``odd``
+        marks a row whose recipients are not all ASCII, which ``_fold_odd`` normalises
+        in Python after grouping. The sender is normalised per message, in ``group``.
+        """
+        sender, recipients = self.col("sender"), self.col("recipients")
+        received = self.col("received")
+        if self.packed:
+            address = _address("split_part(r, '##', 1)")
+            recipient = (
+                f"list_filter(list_transform(string_split(coalesce({recipients}, ''), ';'), "
+                f"lambda r: {address}), lambda r: r IS NOT NULL)"
+            )
+        else:
+            recipient = _address(recipients)
+        return f"""
+        SELECT message_id, {sender} AS sender, {recipient} AS recipient, subject,
+               occurred_at, {_odd(recipients)} AS odd,
+               CASE WHEN message_id IS NULL THEN 'no MessageId'
+                    WHEN NOT contains(coalesce({sender}, ''), '@') THEN 'no sender address'
+                    WHEN occurred_at IS NOT NULL THEN NULL
+                    WHEN coalesce(trim({received}), '') = '' THEN 'no time (Received)'
+                    ELSE 'unreadable time "' || trim({received}) || '"'
+               END AS reason
+        FROM (
+            SELECT {_message_id(self.col("message_id"))} AS message_id, {sender}, {recipients},
+                   {self.col("subject")} AS subject, {received},
+                   {_occurred_at(received)} AS occurred_at
+            FROM {rows})"""
+
+    def group(self) -> None:
+        """``trace_messages``: the usable rows of each MessageId as one message.
+
+        The earliest time, the first row's sender and subject, the distinct recipients
+        sorted; ``first_row`` is the message's first usable row.
+        """
+        recipients = (
+            "flatten(list(recipient))"
+            if self.packed
+            else "list(recipient) FILTER (WHERE recipient IS NOT NULL)"
+        )
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE trace_messages AS
+            SELECT message_id, first_row, occurred_at, {_address("sender")} AS sender, subject,
+                   {_sorted_distinct("recipients")} AS recipients
+            FROM (
+                SELECT message_id, min(rowid) AS first_row,
+                       min(occurred_at)::TIMESTAMPTZ AS occurred_at,
+                       arg_min(sender, rowid) AS sender,
+                       nullif(trim(arg_min(subject, rowid)), '') AS subject,
+                       coalesce({recipients}, []) AS recipients
+                FROM trace_rows WHERE reason IS NULL GROUP BY message_id)"""
+        )
+        _fold_odd(self.db)
+
+    def rejected(self, lines: LineMap) -> list[tuple[int, str]]:
+        """The lines DuckDB could not read and the rows that are unusable, with why."""
+        unusable = self.db.execute(
+            "SELECT rowid, reason FROM trace_rows WHERE reason IS NOT NULL"
+        ).fetchall()
+        unreadable = self.db.execute(
+            "SELECT line, array_to_string(list_sort(list_distinct(list(error_message))), '; ') "
+            "FROM reject_errors GROUP BY line"
+        ).fetchall()
+        return [(lines.line(int(row)), str(reason)) for row, reason in unusable] + [
+            (int(line), str(reason)) for line, reason in unreadable
+        ]
+
+    def with_lines(self, lines: LineMap) -> str:
+        """``trace_messages`` with the ``line`` of each message's first row."""
+        if not lines.steps:
+            return "(SELECT *, first_row + 2 AS line FROM trace_messages)"
+        return (
+            "(SELECT m.*, m.first_row + 2 + coalesce(s.shift, 0) AS line FROM trace_messages m "
+            "ASOF LEFT JOIN trace_shifts s ON m.first_row >= s.first)"
+        )
+
+    def drop(self) -> None:
+        """Drop this trace's tables."""
+        for table in TABLES:
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _occurred_at(received: str) -> str:
+    """SQL for the UTC time of a row (a TIMESTAMP: the zone is added per message, which
+    costs less), tried the cheap way first: Get-MessageTrace's usual "9/14/2026 1:02:11
+    PM", then ISO 8601 (with any offset), then the other formats.
+
+    The first format never reads what the ISO cast reads, so the order changes no
+    result; DuckDB evaluates each argument of coalesce only where those before it are
+    NULL. Both readers skip spaces around the value.
+    """
+    return (
+        f"coalesce(try_strptime({received}, '{TIME_FORMATS[0]}'), "
+        f"try_cast(regexp_replace({received}, {FRACTION}) AS TIMESTAMPTZ)::TIMESTAMP, "
+        f"try_strptime({received}, {TIME_FORMATS}))"
+    )
+
+
+def _message_id(raw: str) -> str:
+    """SQL for a MessageId without its angle brackets (or spaces); NULL when empty.
+
+    The common ``<id>`` (ASCII, nothing more to strip inside the brackets) is cut out
+    directly, which gives what trimming does at a fraction of its cost.
+    """
+    inner_edges = " AND ".join(
+        f"ascii(substring({raw}, {at}, 1)) NOT IN (32, 60, 62)"
+        for at in ("2", f"strlen({raw}) - 1")
+    )
+    return (
+        f"CASE WHEN {raw} LIKE '<%>' AND strlen({raw}) = length({raw}) AND {inner_edges} "
+        f"THEN substring({raw}, 2, strlen({raw}) - 2) "
+        f"ELSE nullif(trim({raw}, '<> '), '') END"
+    )
+
+
+def _address(raw: str) -> str:
+    """SQL for an address as ``normalize_addr_spec`` gives it (stripped, case-folded)
+    when it is ASCII, else as it is (``odd``: folded in Python); NULL without an @.
+
+    A string is ASCII when its length in bytes equals its length in characters; an
+    ASCII address that neither starts nor ends with a space or control character (the
+    common case) only needs lower-casing.
+    """
+    return (
+        f"CASE WHEN NOT contains({raw}, '@') THEN NULL "
+        f"WHEN strlen({raw}) <> length({raw}) THEN {raw} "
+        f"WHEN ascii({raw}) > 32 AND ascii(substring({raw}, strlen({raw}), 1)) > 32 "
+        f"THEN lower({raw}) "
+        f"ELSE lower(trim({raw}, {_literal(ASCII_SPACE)})) END"
+    )
+
+
+def _sorted_distinct(recipients: str) -> str:
+    """SQL for a list's distinct values in order; most messages have one or two
+    recipients, which need no call of DuckDB's costlier list functions."""
+    first, second = f"{recipients}[1]", f"{recipients}[2]"
+    return (
+        f"CASE WHEN len({recipients}) < 2 THEN {recipients} "
+        f"WHEN len({recipients}) = 2 THEN CASE WHEN {first} < {second} THEN {recipients} "
+        f"WHEN {first} > {second} THEN [{second}, {first}] ELSE [{first}] END "
+        f"ELSE list_sort(list_distinct({recipients})) END"
+    )
+
+
+def _odd(expression: str) -> str:
+    """SQL: whether a cell holds anything that is not ASCII."""
+    return f"coalesce(strlen({expression}) <> length({expression}), false)"
+
+
+def _fold_odd(db: duckdb.DuckDBPyConnection) -> None:
+    """Normalise the rare message with a non-ASCII address with ``normalize_addr_spec``,
+    as the directory does (``str.casefold`` and ``str.strip``), as if before grouping:
+    the recipients are then deduplicated and sorted again."""
+    odd = db.execute(
+        f"SELECT message_id, sender, recipients FROM trace_messages WHERE {_odd('sender')} "
+        "OR message_id IN (SELECT message_id FROM trace_rows WHERE odd AND reason IS NULL)"
+    )
+    rows = odd.fetchall()
+    if not rows:
+        return
+    fixed = pa.table(
+        {
+            "message_id": [m for m, _s, _r in rows],
+            "sender": [normalize_addr_spec(s) for _m, s, _r in rows],
+            "recipients": [sorted({normalize_addr_spec(a) for a in r}) for _m, _s, r in rows],
+        },
+        schema=pa.schema(
+            [
+                ("message_id", pa.string()),
+                ("sender", pa.string()),
+                ("recipients", pa.list_(pa.string())),
+            ]
+        ),
+    )
+    db.register("trace_folded", fixed)
+    db.execute(
+        "UPDATE trace_messages SET sender = f.sender, recipients = f.recipients "
+        "FROM trace_folded f WHERE trace_messages.message_id = f.message_id"
+    )
+    db.unregister("trace_folded")
+
+
+def _python_rows(path: Path, names: list[str]) -> tuple[pa.Table, list[int], list[tuple[int, str]]]:
+    """The data rows as text columns, the line each starts on, and the line from which
+    the file could not be read (if any); blank lines are no rows, as for DuckDB."""
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    unreadable: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        start = reader.line_num + 1
+        try:
+            for cells in reader:
+                if cells:
+                    rows.append((cells + [""] * len(names))[: len(names)])
+                    starts.append(start)
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            unreadable.append((start, f"unreadable CSV from this line on ({exc})"))
+    table = pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(names)},
+        schema=pa.schema([(n, pa.string()) for n in names]),
+    )
+    return table, starts, unreadable
 
 
 def _literal(text: str) -> str:
@@ -161,161 +447,9 @@ def _shape(columns: list[str], name: str) -> dict[str, str]:
     raise InputError([Problem(name, 1, f'missing column "{c}"') for c in missing[id(closest)]])
 
 
-def _csv(path: Path, columns: list[str], names: dict[str, str]) -> str:
-    """The data rows of the CSV, numbered from 1, with the columns a record needs.
-
-    Every column is still read, so a row is rejected (``reject_errors``) for the same
-    faults as when all are kept, such as bytes that are not UTF-8 in a column unused here.
-    """
-    header = _column_names(columns)
-    types = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in header) + "}"
-    wanted = {c.lower() for c in names.values()}
-    kept = ", ".join(_ident(n) for n in header if n.lower() in wanted)
-    others = [n for n in header if n.lower() not in wanted]
-    read = " AND ".join(f"strlen({_ident(n)}) IS DISTINCT FROM -1" for n in others) or "true"
-    return f"""(SELECT row_number() OVER () AS row_no, {kept} FROM (
-        SELECT * FROM read_csv({_literal(str(path))}, header = true,
-            auto_detect = false, columns = {types}, delim = ',', quote = '"', escape = '"',
-            null_padding = true, ignore_errors = true, store_rejects = true,
-            rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
-            max_line_size = 10000000)
-        WHERE {read}))"""
-
-
 def _column_names(columns: list[str]) -> list[str]:
     return [c or f"column{i}" for i, c in enumerate(columns)]
 
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _read_slowly(
-    db: duckdb.DuckDBPyConnection, path: Path, columns: list[str]
-) -> list[tuple[int, str]]:
-    """``trace_raw`` by Python's csv module; the rest of a file it cannot read is one item."""
-    names = _column_names(columns)
-    rows: list[list[str]] = []
-    unreadable: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        try:
-            rows.extend((cells + [""] * len(names))[: len(names)] for cells in reader)
-        except csv.Error as exc:
-            unreadable.append((len(rows) + 1, f"unreadable CSV from this row on ({exc})"))
-    table = pa.table(
-        {"row_no": list(range(1, len(rows) + 1)),
-         **{name: [row[i] for row in rows] for i, name in enumerate(names)}},
-        schema=pa.schema([("row_no", pa.int64()), *((n, pa.string()) for n in names)]),
-    )
-    db.register("trace_rows_arrow", table)
-    db.execute("CREATE OR REPLACE TEMP TABLE trace_raw AS SELECT * FROM trace_rows_arrow")
-    db.unregister("trace_rows_arrow")
-    db.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, error_message VARCHAR)")
-    return unreadable
-
-
-def _messages(
-    db: duckdb.DuckDBPyConnection,
-    rows: str,
-    names: dict[str, str],
-    columns: list[str],
-    *,
-    packed: bool,
-) -> None:
-    """``messages``: one row per MessageId, from the data rows in one pass.
-
-    Each data row (each recipient of it, for the summary report) is normalised and
-    given a reason when it is unusable. The usable rows of a MessageId make its
-    record's columns — the earliest time, the first row's sender and subject, the
-    distinct recipients — and ``ordinal`` (its first row, NULL when it has none);
-    the unusable ones are listed in ``bad`` as (row_no, reason). ``non_ascii`` marks
-    a message with an address left for ``_fold_non_ascii``. ``rows`` is a table or
-    subquery of the data rows with their ``row_no``.
-    """
-    present = {c.lower() for c in _column_names(columns)}
-
-    def col(key: str) -> str:
-        return _ident(names[key]) if names[key].lower() in present else "NULL"
-
-    recipient = col("recipients")
-    if packed:
-        recipient = f"unnest(string_split(coalesce({recipient}, ''), ';'))"
-    usable = "FILTER (WHERE reason IS NULL)"
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE messages AS
-        WITH cells AS (
-            SELECT row_no, nullif(trim({col("message_id")}, '<> '), '') AS message_id,
-                   {_address(col("sender"))} AS sender, {recipient} AS recipient_cell,
-                   nullif(trim({col("subject")}), '') AS subject,
-                   coalesce(trim({col("received")}), '') AS received
-            FROM {rows}),
-        parsed AS (
-            SELECT *, {_address("split_part(recipient_cell, '##', 1)")} AS recipient,
-                   {OCCURRED_AT} AS occurred_at
-            FROM cells),
-        checked AS (
-            SELECT row_no, message_id, sender, recipient, subject, occurred_at,
-                   CASE WHEN message_id IS NULL THEN 'no MessageId'
-                        WHEN sender IS NULL OR sender NOT LIKE '%@%' THEN 'no sender address'
-                        WHEN received = '' THEN 'no time (Received)'
-                        WHEN occurred_at IS NULL THEN 'unreadable time "' || received || '"'
-                   END AS reason
-            FROM parsed)
-        SELECT message_id, min(row_no) {usable} AS ordinal,
-               min(occurred_at) {usable} AS occurred_at,
-               arg_min(sender, row_no) {usable} AS sender,
-               list_sort(list_distinct(
-                   list(recipient) FILTER (WHERE reason IS NULL AND recipient LIKE '%@%')
-               )) AS recipients,
-               arg_min(subject, row_no) {usable} AS subject,
-               bool_or(strlen(sender) <> length(sender)
-                       OR strlen(recipient) <> length(recipient)) {usable} AS non_ascii,
-               list({{'row_no': row_no, 'reason': reason}}) FILTER (WHERE reason IS NOT NULL)
-                   AS bad
-        FROM checked GROUP BY message_id"""
-    )
-
-
-def _fold_non_ascii(db: duckdb.DuckDBPyConnection) -> None:
-    """Case-fold the rare non-ASCII address with Python's str.casefold, as the directory does.
-
-    As if folded before grouping: the sender is replaced, the recipients folded, then
-    deduplicated and sorted again.
-    """
-    raw = db.execute(
-        "SELECT DISTINCT a FROM (SELECT sender AS a FROM messages WHERE non_ascii "
-        "UNION ALL SELECT unnest(recipients) FROM messages WHERE non_ascii) "
-        "WHERE strlen(a) <> length(a)"
-    ).fetchall()
-    if not raw:
-        return
-    pairs = pa.table({"raw": [a for (a,) in raw], "folded": [str(a).casefold() for (a,) in raw]})
-    db.register("folded_pairs", pairs)
-    db.execute("CREATE OR REPLACE TEMP TABLE folded AS SELECT * FROM folded_pairs")
-    db.unregister("folded_pairs")
-    db.execute(
-        "UPDATE messages SET sender = folded.folded FROM folded "
-        "WHERE messages.non_ascii AND messages.sender = folded.raw"
-    )
-    db.execute(
-        """UPDATE messages SET recipients = refolded.recipients FROM (
-            SELECT message_id, list_sort(list_distinct(list(coalesce(folded.folded, r))))
-                AS recipients
-            FROM (SELECT message_id, unnest(recipients) AS r FROM messages WHERE non_ascii)
-            LEFT JOIN folded ON folded.raw = r
-            GROUP BY message_id) AS refolded
-        WHERE messages.message_id = refolded.message_id"""
-    )
-    db.execute("DROP TABLE folded")
-
-
-def _address(expression: str) -> str:
-    """SQL that normalises an ASCII address as normalize_addr_spec does (strip, lower-case);
-    non-ASCII ones are trimmed here and case-folded by ``_fold_non_ascii``. A string is
-    ASCII when its length in bytes equals its length in characters."""
-    return (
-        f"CASE WHEN strlen(trim({expression})) = length(trim({expression})) "
-        f"THEN nullif(lower(trim({expression})), '') ELSE nullif(trim({expression}), '') END"
-    )
