@@ -37,6 +37,7 @@ import cProfile
 import csv
 import ctypes
 import datetime as dt
+import gc
 import grp
 import os
 import platform
@@ -860,6 +861,8 @@ def profile_decide(
     settings = Settings.from_environment(os.environ, home=home)
     started = time.perf_counter()
     decider = build_decider(settings)
+    gc.collect()
+    gc.freeze()  # as the gateway does; and the runs' latencies and replies are not walked
     loaded = time.perf_counter() - started
     raw = [r for m in messages for r in m.requests][:count]
     blocks = [data.removesuffix(b"\n\n") for data in raw]
