@@ -226,8 +226,9 @@ class _Trace:
     def group(self) -> None:
         """``trace_messages``: the usable rows of each MessageId as one message.
 
-        The earliest time, the first row's sender and subject, the distinct recipients
-        sorted; ``first_row`` is the message's first usable row.
+        The earliest time, the first row's sender (as written) and subject, the
+        recipients; ``first_row`` is the message's first usable row. ``with_lines``
+        finishes the sender and the recipients on the way into the lake.
         """
         recipients = (
             "flatten(list(recipient))"
@@ -236,15 +237,12 @@ class _Trace:
         )
         self.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE trace_messages AS
-            SELECT message_id, first_row, occurred_at, {_address("sender")} AS sender, subject,
-                   {_sorted_distinct("recipients")} AS recipients
-            FROM (
-                SELECT message_id, min(rowid) AS first_row,
-                       min(occurred_at)::TIMESTAMPTZ AS occurred_at,
-                       arg_min(sender, rowid) AS sender,
-                       nullif(trim(arg_min(subject, rowid)), '') AS subject,
-                       coalesce({recipients}, []) AS recipients
-                FROM trace_rows WHERE reason IS NULL GROUP BY message_id)"""
+            SELECT message_id, min(rowid) AS first_row,
+                   min(occurred_at)::TIMESTAMPTZ AS occurred_at,
+                   arg_min(sender, rowid) AS sender,
+                   nullif(trim(arg_min(subject, rowid)), '') AS subject,
+                   coalesce({recipients}, []) AS recipients
+            FROM trace_rows WHERE reason IS NULL GROUP BY message_id"""
         )
         _fold_odd(self.db)
 
@@ -262,12 +260,17 @@ class _Trace:
         ]
 
     def with_lines(self, lines: LineMap) -> str:
-        """``trace_messages`` with the ``line`` of each message's first row."""
+        """``trace_messages`` as records need it: the sender normalised, the recipients
+        distinct and sorted, and the ``line`` of the message's first row."""
+        columns = (
+            f"m.message_id, m.first_row, m.occurred_at, {_address('m.sender')} AS sender, "
+            f"m.subject, {_sorted_distinct('m.recipients')} AS recipients"
+        )
         if not lines.steps:
-            return "(SELECT *, first_row + 2 AS line FROM trace_messages)"
+            return f"(SELECT {columns}, m.first_row + 2 AS line FROM trace_messages m)"
         return (
-            "(SELECT m.*, m.first_row + 2 + coalesce(s.shift, 0) AS line FROM trace_messages m "
-            "ASOF LEFT JOIN trace_shifts s ON m.first_row >= s.first)"
+            f"(SELECT {columns}, m.first_row + 2 + coalesce(s.shift, 0) AS line "
+            "FROM trace_messages m ASOF LEFT JOIN trace_shifts s ON m.first_row >= s.first)"
         )
 
     def drop(self) -> None:
