@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import Counter
 from typing import Any
 
 from chaperone.audit.inputs import AuditInputs, PersonInfo
@@ -36,13 +36,22 @@ def describe(person: PersonInfo | None, person_id: str) -> str:
     """``Dana Ito (teacher, Hillcrest High School)``."""
     if person is None:
         return person_id
-    role = re.sub(r"(?<!^)(?=[A-Z])", " ", person.role).lower()
     place = person.schools[0] if person.schools else "district"
-    return f"{person.name} ({role}, {place})"
+    return f"{person.name} ({_role(person.role)}, {place})"
+
+
+@functools.lru_cache(maxsize=256)
+def _role(role: str) -> str:
+    """``guidanceCounselor`` → ``guidance counselor`` (a district has a few roles)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", role).lower()
 
 
 def _counterparts(inputs: AuditInputs, ids: list[str]) -> str:
-    counts = Counter(inputs.people[i].population for i in ids if i in inputs.people)
+    counts: dict[str, int] = {}
+    for person_id in ids:
+        person = inputs.people.get(person_id)
+        if person is not None:
+            counts[person.population] = counts.get(person.population, 0) + 1
     parts = [
         NOUNS[pop][0] if n == 1 else f"{n} {NOUNS[pop][1]}"
         for pop, n in sorted(counts.items())

@@ -10,6 +10,7 @@ taking part) to the facts rows the rules kept, and only to those.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -184,7 +185,7 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
     need (the guardian joins) is left out of the query.
     """
     zoneinfo.ZoneInfo(timezone)  # refuse an unknown zone before it reaches SQL
-    tree = sqlglot.parse_one(FACTS_SQL, read="duckdb")
+    tree = _parsed(FACTS_SQL)
     local = exp.AtTimeZone(
         this=exp.column("occurred_at", table="r"), zone=exp.Literal.string(timezone)
     )
@@ -203,7 +204,7 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
             )
         return node
 
-    query = tree.transform(substitute)
+    query = tree.transform(substitute, copy=False)  # a tree of our own, parsed just now
     for field, (cte, column) in OPTIONAL.items():
         if fields is not None and field not in fields:
             query = _without(query, cte, column)
@@ -218,7 +219,7 @@ def rows_query(
     facts = facts_query(backend, timezone, fields)
     ctes = facts.args["with_"]
     facts.set("with_", None)
-    rows = sqlglot.parse_one(ROWS_SQL, read="duckdb")
+    rows = _parsed(ROWS_SQL)
     assert isinstance(rows, exp.Select)
     star = rows.expressions[0]
     rows.set("expressions", [
@@ -227,7 +228,17 @@ def rows_query(
         *(e for e in rows.expressions if e is not star),
     ])
     rows.set("with_", ctes)
-    return rows.with_("facts", as_=facts).with_("hits", as_=hits)
+    return rows.with_("facts", as_=facts, copy=False).with_("hits", as_=hits, copy=False)
+
+
+def _parsed(sql: str) -> exp.Expr:
+    """A fresh syntax tree of one of the SQL texts above (each parsed once)."""
+    return _parse(sql).copy()
+
+
+@functools.cache
+def _parse(sql: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read="duckdb")
 
 
 def _without(query: exp.Expr, cte: str, column: str) -> exp.Expr:
@@ -243,7 +254,7 @@ def _without(query: exp.Expr, cte: str, column: str) -> exp.Expr:
             return exp.alias_(exp.false(), column)
         return node
 
-    pruned = query.transform(prune)
+    pruned = query.transform(prune, copy=False)
     assert pruned is not None
     return pruned
 

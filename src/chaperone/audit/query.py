@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ class RuleWindow:
     start: dt.date
     end: dt.date | None  # exclusive: the next version's effective date
 
-    @property
+    @functools.cached_property
     def column(self) -> str:
         """The match column of this rule in the audit query."""
         return "match_" + "".join(

@@ -1,0 +1,71 @@
+"""Saving findings: upserted by id, withdrawn when no longer found, only within the window."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from chaperone.audit.findings import NewFinding, save
+from chaperone.store.db import Store
+from chaperone.store.models import Finding
+
+RULES = {"9052-A-direct"}
+
+
+def finding(n: int, day: dt.date, explanation: str = "said once") -> NewFinding:
+    return NewFinding(
+        finding_id=f"f{n}", rule_id="9052-A-direct", citation="9052 §A", policy_version="2017.1",
+        severity="high", occurred_at=dt.datetime.combine(day, dt.time(13), dt.UTC),
+        local_date=day, channel_type="email", platform=None, message_id=f"m{n}",
+        record_id=f"r{n}", source_ref=f"t#{n}", sender="t1@d.us", recipients=("a@x", "b@x"),
+        subject_person_id="T1", counterpart_person_ids=("S1", "P1"), school="HS",
+        explanation=explanation,
+    )
+
+
+def stored(store: Store) -> dict[str, tuple[bool, str, str, str]]:
+    with store.transaction() as session:
+        return {
+            f.finding_id: (f.active, f.explanation, f.recipients, f.counterpart_person_ids)
+            for f in session.scalars(select(Finding))
+        }
+
+
+def audit(store: Store, found: list[NewFinding], since: dt.date | None = None,
+          until: dt.date | None = None) -> tuple[int, int, int]:
+    with store.transaction() as session:
+        saved = save(session, found, rule_ids=RULES, since=since, until=until)
+    return saved.total, saved.added, saved.withdrawn
+
+
+@pytest.mark.store
+def test_findings_are_upserted_withdrawn_and_found_again(store: Store) -> None:
+    monday, tuesday = dt.date(2026, 9, 14), dt.date(2026, 9, 15)
+    one, two = finding(1, monday), finding(2, tuesday)
+    assert audit(store, [one, two]) == (2, 2, 0)
+    assert stored(store)["f1"] == (True, "said once", "a@x;b@x", "S1;P1")
+    changed = dataclasses.replace(one, explanation="said again")
+    assert audit(store, [changed]) == (1, 0, 1)
+    assert stored(store) == {"f1": (True, "said again", "a@x;b@x", "S1;P1"),
+                             "f2": (False, "said once", "a@x;b@x", "S1;P1")}
+    assert audit(store, [changed, two]) == (2, 0, 0)
+    assert all(active for active, *_rest in stored(store).values())
+
+
+@pytest.mark.store
+def test_only_findings_in_the_audited_window_are_withdrawn(store: Store) -> None:
+    days = [dt.date(2026, 9, 14) + dt.timedelta(days=n) for n in range(3)]
+    audit(store, [finding(n, day) for n, day in enumerate(days)])
+    assert audit(store, [], since=days[1], until=days[1]) == (0, 0, 1)
+    assert {k: v[0] for k, v in stored(store).items()} == {"f0": True, "f1": False, "f2": True}
+
+
+@pytest.mark.store
+def test_many_findings_are_saved_in_batches(store: Store) -> None:
+    many = [finding(n, dt.date(2026, 9, 14)) for n in range(12_001)]
+    assert audit(store, many) == (12_001, 12_001, 0)
+    assert audit(store, many[1:]) == (12_000, 0, 1)
+    assert sum(active for active, *_rest in stored(store).values()) == 12_000
