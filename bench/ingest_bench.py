@@ -13,7 +13,7 @@ machine is shared and noisy: read the ratios, not the seconds.
 
     python bench/ingest_bench.py [--messages 100000] [--trace-rows 1000000]
                                  [--sample 10000] [--workdir DIR] [--profile K]
-                                 [--only mbox|trace]
+                                 [--only mbox|trace] [--trace-days 365]
 """
 
 from __future__ import annotations
@@ -258,23 +258,25 @@ def mbox_slices(path: Path, limit: int) -> list[bytes]:
 # --------------------------------------------------------------------- message trace
 
 
-def write_trace(path: Path, rows: int, rng: random.Random, pools: Pools) -> int:
+def write_trace(path: Path, rows: int, rng: random.Random, pools: Pools, days: int = 365) -> int:
     """A Get-MessageTrace CSV of ``rows`` rows (1-4 recipients a message); returns messages."""
     written = messages = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle, lineterminator="\r\n")
         out.writerow(TRACE_HEADER)
         while written < rows:
-            batch = trace_message(rng, pools, messages, rows - written)
+            batch = trace_message(rng, pools, messages, rows - written, days)
             out.writerows(batch)
             written += len(batch)
             messages += 1
     return messages
 
 
-def trace_message(rng: random.Random, pools: Pools, index: int, room: int) -> list[list[str]]:
+def trace_message(
+    rng: random.Random, pools: Pools, index: int, room: int, days: int = 365
+) -> list[list[str]]:
     """The rows of one message, one per recipient; about 1% of rows are broken."""
-    when = dt.datetime.fromtimestamp(START + rng.random() * YEAR, dt.UTC)
+    when = dt.datetime.fromtimestamp(START + rng.random() * (days * 86_400), dt.UTC)
     received = (
         f"{when.month}/{when.day}/{when.year} {(when.hour % 12) or 12}:"
         f"{when.minute:02d}:{when.second:02d} {'PM' if when.hour >= 12 else 'AM'}"
@@ -427,6 +429,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=100_000, help="mbox messages")
     parser.add_argument("--trace-rows", type=int, default=1_000_000, help="message trace rows")
     parser.add_argument(
+        "--trace-days",
+        type=int,
+        default=365,
+        help="days the trace spans, one lake partition each (Get-MessageTrace covers 10)",
+    )
+    parser.add_argument(
         "--sample", type=int, default=10_000, help="time the Python baselines on the first K"
     )
     parser.add_argument("--workdir", type=Path, help="keep the generated files and lakes here")
@@ -449,24 +457,26 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def generate(args: argparse.Namespace, workdir: Path) -> tuple[Path | None, Path | None]:
     """Write the mbox and the trace CSV (or the one ``--only`` names); report their sizes
-    and how long they took. Each file has its own seeded generator, so it is the same
-    whether or not the other one is written."""
-    pools = make_pools(random.Random(args.seed))
+    and how long they took. The trace has a seeded generator of its own, so it is the
+    same whether or not the mbox is written."""
+    rng = random.Random(args.seed)
+    pools = make_pools(rng)
     mbox = trace = None
     start = time.perf_counter()
     if args.only in (None, "mbox"):
         mbox = workdir / "bench.mbox"
-        write_mbox(mbox, args.messages, random.Random(f"{args.seed}/mbox"), pools)
+        write_mbox(mbox, args.messages, rng, pools)
     if args.only in (None, "trace"):
         trace = workdir / "MessageTrace.csv"
-        messages = write_trace(trace, args.trace_rows, random.Random(f"{args.seed}/trace"), pools)
+        trace_rng = random.Random(f"{args.seed}/trace")
+        messages = write_trace(trace, args.trace_rows, trace_rng, pools, args.trace_days)
     print(f"generated in {time.perf_counter() - start:.1f} s (seed {args.seed}, in {workdir})")
     if mbox:
         print(f"  {mbox.name}: {args.messages:,} messages, {mbox.stat().st_size / 1e6:,.1f} MB")
     if trace:
         print(
-            f"  {trace.name}: {args.trace_rows:,} rows, {messages:,} MessageIds, "
-            f"{trace.stat().st_size / 1e6:,.1f} MB"
+            f"  {trace.name}: {args.trace_rows:,} rows, {messages:,} MessageIds over "
+            f"{args.trace_days} days, {trace.stat().st_size / 1e6:,.1f} MB"
         )
     return mbox, trace
 
