@@ -63,6 +63,8 @@ def worlds(draw: st.DrawFn) -> AuditInputs:
     if "p1" in inputs.platforms:
         inputs.platform_domains["p.com"] = "p1"
     inputs.platform_prefixes = [("+1914555010", "p2")] if draw(st.booleans()) else []
+    if draw(st.booleans()):  # a number both by itself and by a prefix: the least platform
+        inputs.platform_addresses["+19145550101"] = draw(st.sampled_from(["p1", "p3"]))
     return inputs
 
 

@@ -24,18 +24,32 @@ from chaperone.audit.inputs import PARTY_POPULATIONS, AuditInputs
 # ``record_key`` identifies a record within one query: each engine's ``records`` view
 # provides it (DuckDB: the file and row position, a number; Spark: ``record_id``), so
 # the joins and groupings here need not carry the long ``record_id`` text. Persons
-# likewise have a ``person_key`` number in ``accounts``.
+# likewise go by the ``person_key`` number of ``accounts`` (``subject_key``), and
+# their ids are looked up (``people``) for the rows a rule matched.
 FACTS_SQL = """
 WITH parties AS (
     SELECT record_key, unnest(list_prepend(sender, recipients)) AS address FROM records
 ),
 reached AS (
-    SELECT p.record_key, a.person_id, a.person_key, a.population, a.owned
-    FROM parties AS p JOIN accounts AS a ON a.address = p.address
+    -- each party's persons (by its address), and the platform its address names: an
+    -- address identifier, else a domain one, and the least of those and any prefix's
+    SELECT p.record_key, a.person_key, a.population, a.owned,
+           least(coalesce(ia.platform_id, id.platform_id), ix.platform_id) AS platform_id
+    FROM parties AS p
+    LEFT JOIN accounts AS a ON a.address = p.address
+    LEFT JOIN platform_ids AS ia ON ia.kind = 'address' AND ia.identifier = p.address
+    LEFT JOIN platform_ids AS id
+        ON id.kind = 'domain' AND id.identifier = split_part(p.address, '@', 2)
+    LEFT JOIN platform_ids AS ix ON ix.kind = 'prefix' AND starts_with(p.address, ix.identifier)
+    WHERE a.person_key IS NOT NULL OR ia.platform_id IS NOT NULL OR id.platform_id IS NOT NULL
+       OR ix.platform_id IS NOT NULL
 ),
 resolved AS (
-    SELECT record_key, person_id, population, bool_and(owned) AS owned
-    FROM reached GROUP BY record_key, person_id, population
+    SELECT record_key, person_key, population, bool_and(owned) AS owned
+    FROM reached WHERE person_key IS NOT NULL GROUP BY record_key, person_key, population
+),
+people AS (
+    SELECT DISTINCT person_key, person_id FROM accounts
 ),
 per_record AS (
     SELECT record_key,
@@ -48,44 +62,33 @@ per_record AS (
            coalesce(bool_or(population = 'student'), FALSE) AS has_student,
            coalesce(bool_or(population = 'parent'), FALSE) AS has_parent,
            coalesce(bool_and(owned) FILTER (WHERE population = 'staff'), TRUE) AS staff_owned,
-           coalesce(bool_and(owned) FILTER (WHERE population = 'student'), TRUE) AS student_owned
+           coalesce(bool_and(owned) FILTER (WHERE population = 'student'), TRUE) AS student_owned,
+           min(platform_id) AS matched_platform
     FROM reached GROUP BY record_key
 ),
 copied AS (
     SELECT DISTINCT g.record_key FROM reached AS g
-    JOIN guardians AS l ON l.guardian_id = g.person_id
-    JOIN reached AS s ON s.record_key = g.record_key AND s.person_id = l.student_id
-),
-matched AS (
-    SELECT p.record_key, i.platform_id FROM parties AS p
-    JOIN platform_ids AS i ON i.kind = 'address' AND i.identifier = p.address
-    UNION ALL
-    SELECT p.record_key, i.platform_id FROM parties AS p
-    JOIN platform_ids AS i ON i.kind = 'domain' AND i.identifier = split_part(p.address, '@', 2)
-    UNION ALL
-    SELECT p.record_key, i.platform_id FROM parties AS p
-    JOIN platform_ids AS i ON i.kind = 'prefix' AND starts_with(p.address, i.identifier)
-),
-record_platform AS (
-    SELECT record_key, min(platform_id) AS platform_id FROM matched GROUP BY record_key
+    JOIN people AS gp ON gp.person_key = g.person_key
+    JOIN guardians AS l ON l.guardian_id = gp.person_id
+    JOIN people AS sp ON sp.person_id = l.student_id
+    JOIN reached AS s ON s.record_key = g.record_key AND s.person_key = sp.person_key
 ),
 senders AS (
-    SELECT DISTINCT address, person_id FROM accounts
+    SELECT DISTINCT address, person_key FROM accounts
 ),
 base AS (
     SELECT r.record_key, r.channel_type, r.sender, r.has_media,
-           coalesce(r.platform, rp.platform_id) AS platform, __LOCAL__ AS local_time,
+           coalesce(r.platform, pr.matched_platform) AS platform, __LOCAL__ AS local_time,
            pr.in_scope, pr.several_staff, pr.has_student, pr.has_parent, pr.staff_owned,
            pr.student_owned, c.record_key IS NOT NULL AS copied,
            array_length(r.recipients) AS recipient_count
     FROM records AS r
     JOIN per_record AS pr ON pr.record_key = r.record_key
-    LEFT JOIN record_platform AS rp ON rp.record_key = r.record_key
     LEFT JOIN copied AS c ON c.record_key = r.record_key
 )
 SELECT b.record_key,
        CAST(b.local_time AS DATE) AS local_date,
-       s.person_id AS subject_id,
+       s.person_key AS subject_key,
        b.channel_type AS record_channel_type,
        b.platform AS record_platform,
        b.has_media AS record_has_media,
@@ -113,32 +116,40 @@ SELECT b.record_key,
              AND (pl.expires_on IS NULL OR CAST(b.local_time AS DATE) <= pl.expires_on)
        END AS platform_in_window,
        s.population AS subject_population,
-       sa.person_id IS NOT NULL AS subject_is_sender,
+       sa.person_key IS NOT NULL AS subject_is_sender,
        s.owned AS subject_account_district_owned
 FROM base AS b
 JOIN resolved AS s ON s.record_key = b.record_key
 LEFT JOIN platforms AS pl ON pl.platform_id = b.platform
-LEFT JOIN senders AS sa ON sa.address = b.sender AND sa.person_id = s.person_id
+LEFT JOIN senders AS sa ON sa.address = b.sender AND sa.person_key = s.person_key
 """
 
 # The rows an audit returns: the facts rows that a rule matched (``hits``, which the
-# query builds over ``facts``; ``h.*`` stands for its columns but ``record_key``), with
-# the record's own columns, whether the subject sent it, and the persons taking part.
-# All are looked up for those rows only, after the rules have filtered.
+# query builds over ``facts``), with the record's own columns, the subject's id, whether
+# the subject sent it, and the persons taking part. All are looked up for those rows
+# only, after the rules have filtered. ``f.*`` stands for the columns of ``found`` but
+# the two keys.
 ROWS_SQL = """
-SELECT h.*, r.record_id, r.message_id, r.occurred_at, r.sender, r.recipients, r.source_ref,
-       sa.person_id IS NOT NULL AS subject_is_sender,
+WITH found AS (
+    SELECT h.*, r.record_id, r.message_id, r.occurred_at, r.sender, r.recipients, r.source_ref
+    FROM hits AS h JOIN records AS r ON r.record_key = h.record_key
+)
+SELECT f.*, pe.person_id AS subject_id, sa.person_key IS NOT NULL AS subject_is_sender,
        coalesce(m.members, CAST([] AS VARCHAR[])) AS members
-FROM hits AS h
-JOIN records AS r ON r.record_key = h.record_key
-LEFT JOIN (SELECT DISTINCT address, person_id FROM accounts) AS sa
-    ON sa.address = r.sender AND sa.person_id = h.subject_id
+FROM found AS f
+JOIN people AS pe ON pe.person_key = f.subject_key
+LEFT JOIN (SELECT DISTINCT address, person_key FROM accounts) AS sa
+    ON sa.address = f.sender AND sa.person_key = f.subject_key
 LEFT JOIN (
-    SELECT record_key, list_sort(list(DISTINCT person_id)) AS members FROM reached
-    WHERE population IN ('staff', 'student', 'parent')
-      AND record_key IN (SELECT record_key FROM hits)
-    GROUP BY record_key
-) AS m ON m.record_key = h.record_key
+    SELECT x.record_key, x.subject_key, list_sort(list(DISTINCT a.person_id)) AS members
+    FROM (
+        SELECT record_key, subject_key, unnest(list_prepend(sender, recipients)) AS address
+        FROM found
+    ) AS x
+    JOIN accounts AS a ON a.address = x.address
+    WHERE a.population IN ('staff', 'student', 'parent')
+    GROUP BY x.record_key, x.subject_key
+) AS m ON m.record_key = f.record_key AND m.subject_key = f.subject_key
 """
 
 # Work that only some fields need: the CTE left out (with its joins) when no rule reads
@@ -217,18 +228,27 @@ def rows_query(
 ) -> exp.Query:
     """``hits`` (a query over ``facts``) with each row's record columns and ``members``."""
     facts = facts_query(backend, timezone, fields)
-    ctes = facts.args["with_"]
-    facts.set("with_", None)
     rows = _parsed(ROWS_SQL)
     assert isinstance(rows, exp.Select)
+    own = rows.args["with_"].expressions
+    found = own[0].this
+    assert isinstance(found, exp.Select)
+    keys = ("record_key", "subject_key")
+    columns = [
+        *(c.alias_or_name for c in hits.expressions),
+        *(c.alias_or_name for c in found.expressions if not c.is_star),
+    ]
     star = rows.expressions[0]
     rows.set("expressions", [
-        *(exp.column(c.alias_or_name, table="h") for c in hits.expressions
-          if c.alias_or_name != "record_key"),
+        *(exp.column(c, table="f") for c in columns if c not in keys),
         *(e for e in rows.expressions if e is not star),
     ])
-    rows.set("with_", ctes)
-    return rows.with_("facts", as_=facts, copy=False).with_("hits", as_=hits, copy=False)
+    rows.set("with_", facts.args["with_"])
+    facts.set("with_", None)
+    rows.with_("facts", as_=facts, copy=False).with_("hits", as_=hits, copy=False)
+    for cte in own:
+        rows.with_(cte.alias, as_=cte.this, copy=False)
+    return rows
 
 
 def _parsed(sql: str) -> exp.Expr:

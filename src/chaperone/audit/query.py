@@ -92,7 +92,7 @@ def audit_query(
         where = exp.and_(exp.paren(where), exp.column("local_date") >= _date(since))
     if until is not None:
         where = exp.and_(exp.paren(where), exp.column("local_date") <= _date(until))
-    columns = ["record_key", "subject_id", "local_date", *map(column_name, FINDING_FIELDS)]
+    columns = ["record_key", "subject_key", "local_date", *map(column_name, FINDING_FIELDS)]
     hits = exp.select(
         *columns,
         *(exp.alias_(exp.paren(m), w.column) for m, w in zip(matches, windows, strict=True)),
