@@ -7,10 +7,10 @@ returns the CSRF token); every unsafe request carries that token in X-CSRF-Token
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chaperone.cases import findings as review
 from chaperone.cases import people
@@ -24,210 +24,38 @@ from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
 from chaperone.web import auth
+from chaperone.web.schemas import (
+    ERRORS,
+    AssignIn,
+    CaseEventOut,
+    CaseIn,
+    CaseOut,
+    Changed,
+    Count,
+    Credentials,
+    DashboardOut,
+    FindingDetail,
+    FindingPage,
+    FindingRow,
+    InterventionEdit,
+    InterventionIn,
+    InterventionOut,
+    Me,
+    NoteIn,
+    PartyOut,
+    PersonDetail,
+    PersonOut,
+    Problem,
+    RevealIn,
+    ReviewIn,
+    TrailOut,
+    TransitionIn,
+    VerifyOut,
+)
 from chaperone.web.unit import store, unit
 
-
-class Problem(BaseModel):
-    """Why a request was refused."""
-
-    detail: str
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "the request breaks a rule (the detail says which)"},
-    401: {"model": Problem, "description": "not signed in"},
-    403: {
-        "model": Problem,
-        "description": "your role may not do this, or the CSRF token is missing",
-    },
-    404: {"model": Problem, "description": "no such thing within your scope"},
-}
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
-Text = Annotated[str, Field(max_length=2000)]
-Id = Annotated[str, Field(min_length=1, max_length=255)]
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-class Credentials(BaseModel):
-    username: Annotated[str, Field(max_length=255)]
-    password: Annotated[str, Field(max_length=1024)]
-
-
-class Me(BaseModel):
-    username: str
-    display_name: str
-    role: str
-    school_ids: list[str]
-    csrf_token: str
-
-
-class FindingRow(BaseModel):
-    finding_id: str
-    rule_id: str
-    citation: str
-    severity: str
-    occurred_at: dt.datetime
-    local_date: dt.date
-    channel_type: str
-    platform: str | None
-    school: str | None
-    subject: str
-    status: str
-
-
-class FindingPage(BaseModel):
-    total: int
-    page: int
-    per_page: int
-    findings: list[FindingRow]
-
-
-class PartyOut(BaseModel):
-    person_id: str | None
-    label: str
-    population: str
-    role: str
-    schools: list[str]
-    revealed: bool
-
-
-class FindingDetail(FindingRow):
-    policy_version: str
-    explanation: str
-    message_id: str | None
-    source_ref: str
-    sender: str
-    recipients: list[str]
-    subject_party: PartyOut
-    counterparts: list[PartyOut]
-    clause_title: str
-    clause_text: str
-    case_ids: list[int]
-
-
-class ReviewIn(BaseModel):
-    finding_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
-    status: Literal["new", "triaged", "dismissed"]
-    note: Text = ""
-
-
-class Changed(BaseModel):
-    changed: int
-
-
-class RevealIn(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class CaseIn(BaseModel):
-    finding_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
-    title: Annotated[str, Field(max_length=255)] = ""
-    subject_person_id: Annotated[str, Field(max_length=255)] = ""
-
-
-class CaseEventOut(BaseModel):
-    kind: str
-    actor: str
-    at: dt.datetime
-    from_status: str | None
-    to_status: str | None
-    intervention_code: str | None
-    text: str
-
-
-class CaseOut(BaseModel):
-    id: int
-    title: str
-    status: str
-    subject_person_id: str
-    assignee: str | None
-    opened_by: str
-    opened_at: dt.datetime
-    updated_at: dt.datetime
-    finding_ids: list[str]
-    events: list[CaseEventOut]
-    next_statuses: list[str]
-
-
-class TransitionIn(BaseModel):
-    to_status: Literal["triage", "investigating", "resolved", "dismissed"]
-    reason: Text = ""
-
-
-class NoteIn(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class AssignIn(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=255)]
-
-
-class InterventionIn(BaseModel):
-    code: Annotated[str, Field(min_length=1, max_length=80)]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class InterventionOut(BaseModel):
-    code: str
-    population: str
-    name: str
-    description: str
-    active: bool
-
-
-class InterventionEdit(BaseModel):
-    population: Literal["student", "staff"]
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    description: Text = ""
-    active: bool = True
-
-
-class PersonOut(BaseModel):
-    person_id: str
-    name: str
-    population: str
-    role: str
-    active: bool
-    org_ids: list[str]
-
-
-class PersonDetail(PersonOut):
-    accounts: list[dict[str, str]]
-    guardian_ids: list[str]
-    student_ids: list[str]
-
-
-class TrailOut(BaseModel):
-    seq: int
-    at: dt.datetime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    person_ids: list[str]
-    detail: str
-
-
-class VerifyOut(BaseModel):
-    ok: bool
-    entries: int
-    head_hash: str
-    problems: list[str]
-
-
-class Count(BaseModel):
-    label: str
-    count: int
-
-
-class DashboardOut(BaseModel):
-    open_findings: int
-    reviewed_share: float
-    by_week: list[Count]
-    by_school: list[Count]
-    by_rule: list[Count]
-    by_channel: list[Count]
-    cases_by_status: dict[str, int]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
