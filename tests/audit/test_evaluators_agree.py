@@ -17,7 +17,8 @@ from chaperone.lake.writer import LakeWriter, lake_path
 from chaperone.policy.loader import builtin, parse
 from chaperone.registry.models import CHANNEL_TYPES, Platform
 
-ADDRESSES = [f"a{i}@x.org" for i in range(8)] + ["+19145550100", "+19145550101", "z@p1.com"]
+ADDRESSES = [f"a{i}@x.org" for i in range(8)] + [
+    "+19145550100", "+19145550101", "z@p1.com", '"z@p.com"@x.org', '"z@x.org"@p.com']
 POPULATIONS = ["staff", "student", "parent", "vendor"]
 PLATFORM_IDS = ["p1", "p2", "p3"]
 

@@ -120,7 +120,7 @@ def _values(column: pa.ChunkedArray) -> list[Any]:
         ]
     if pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz in ("UTC", "Etc/UTC"):
         return [
-            None if us is None else EPOCH + dt.timedelta(microseconds=us)
+            None if us is None else EPOCH + dt.timedelta(0, 0, us)  # positional: faster
             for us in column.cast(pa.int64()).to_pylist()
         ]
     return cast(list[Any], column.to_pylist())

@@ -32,14 +32,15 @@ WITH parties AS (
 ),
 reached AS (
     -- each party's persons (by its address), and the platform its address names: an
-    -- address identifier, else a domain one, and the least of those and any prefix's
+    -- address identifier, else a domain one (after the last @), and the least of that
+    -- and any prefix's
     SELECT p.record_key, a.person_key, a.population, a.owned,
            least(coalesce(ia.platform_id, id.platform_id), ix.platform_id) AS platform_id
     FROM parties AS p
     LEFT JOIN accounts AS a ON a.address = p.address
     LEFT JOIN platform_ids AS ia ON ia.kind = 'address' AND ia.identifier = p.address
-    LEFT JOIN platform_ids AS id
-        ON id.kind = 'domain' AND id.identifier = split_part(p.address, '@', 2)
+    LEFT JOIN platform_ids AS id ON id.kind = 'domain' AND id.identifier
+        = CASE WHEN contains(p.address, '@') THEN split_part(p.address, '@', -1) END
     LEFT JOIN platform_ids AS ix ON ix.kind = 'prefix' AND starts_with(p.address, ix.identifier)
     WHERE a.person_key IS NOT NULL OR ia.platform_id IS NOT NULL OR id.platform_id IS NOT NULL
        OR ix.platform_id IS NOT NULL
