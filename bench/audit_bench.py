@@ -17,15 +17,12 @@ d. ``spark_engine.run`` on ``local[2]`` (the session, and so the JVM, started fi
 
 It prints rates, the ratios against the goals (PASS/MISS) and the peak RSS of (a), and
 exits non-zero when an engine's findings differ from (a)'s. ``--explain`` adds DuckDB's
-profile of both queries (operators by time); ``--phases`` times the whole ``chaperone
-audit`` path once, phase by phase (the query to Arrow, Arrow to rows, findings with their
-explanations, saving them to a fresh SQLite store and saving them again). The machine is
-shared and noisy: read the ratios, not the seconds.
+profile of both queries (operators by time). The machine is shared and noisy: read the
+ratios, not the seconds.
 
     python bench/audit_bench.py [--records 10000000] [--accounts 200000]
                                 [--python-sample 1000000] [--spark-sample N]
-                                [--workdir DIR] [--runs 2] [--explain] [--phases]
-                                [--no-spark]
+                                [--workdir DIR] [--runs 2] [--explain] [--no-spark]
 """
 
 from __future__ import annotations
@@ -52,7 +49,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaperone.audit import duckdb_engine, findings, python_engine
+from chaperone.audit import duckdb_engine, python_engine
 from chaperone.audit.facts import BACKENDS
 from chaperone.audit.inputs import AuditInputs, Party, PersonInfo, tables
 from chaperone.audit.query import RuleWindow, audit_query, rule_windows
@@ -62,7 +59,6 @@ from chaperone.lake.writer import connect
 from chaperone.policy.loader import builtin
 from chaperone.registry.models import Identifiers, Platform
 from chaperone.settings import Settings
-from chaperone.store.db import open_store
 
 # The audit runs with the product's default memory limit, as `chaperone audit` does.
 MEMORY_LIMIT = Settings().audit_memory_limit
@@ -680,34 +676,6 @@ def measure_spark(args: argparse.Namespace, layout: LakeLayout, district: Distri
     return rate, flagged(rows, windows), count
 
 
-def phases(args: argparse.Namespace, layout: LakeLayout, district: District,
-           windows: list[RuleWindow]) -> None:
-    """What ``chaperone audit`` does after loading its inputs, each step timed once."""
-    inputs = district.inputs
-    seconds, table = timed(1, lambda: duckdb_engine.result(layout, inputs, windows,
-                                                           memory_limit=MEMORY_LIMIT))
-    steps = [("the query, to an Arrow table (duckdb_engine.result)", seconds)]
-    seconds, rows = timed(1, lambda: duckdb_engine.rows_of(table))
-    steps.append(("Arrow to Python rows (rows_of)", seconds))
-    seconds, found = timed(1, lambda: findings.build(windows, rows, inputs))
-    steps.append(("findings and explanations (findings.build)", seconds))
-    shutil.rmtree(args.workdir / "store", ignore_errors=True)
-    store = open_store(Settings(home=args.workdir / "store"))
-    rules = {w.rule.id for w in windows}
-
-    def save() -> findings.Saved:
-        with store.transaction() as session:
-            return findings.save(session, found, rule_ids=rules, since=None, until=None)
-
-    for name in ("first audit", "re-audit"):
-        seconds, saved = timed(1, save)
-        steps.append((f"saving, {name} (SQLite; {saved.added:,} added)", seconds))
-    store.close()
-    for name, seconds in steps:
-        print(f"    {name:<52} {seconds:>7.2f} s  {seconds / len(found) * 1e6:>6.1f} us/finding")
-    print(f"    ({len(found):,} findings from {args.records:,} records)")
-
-
 def explain(layout: LakeLayout, district: District, windows: list[RuleWindow],
             workdir: Path, top: int = 12) -> None:
     """Where each DuckDB query spends its time: operators by time (EXPLAIN ANALYZE, JSON)."""
@@ -783,8 +751,6 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="DuckDB: best of this many runs of each query (interleaved)")
     parser.add_argument("--workdir", type=Path, help="keep the lake and profiles here")
     parser.add_argument("--seed", type=int, default=9052)
-    parser.add_argument("--phases", action="store_true",
-                        help="also time chaperone's audit phase by phase, to the store")
     parser.add_argument("--explain", action="store_true",
                         help="also profile both DuckDB queries (operators by time)")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # (a) in its own process
@@ -873,10 +839,6 @@ def run(args: argparse.Namespace) -> None:
         else:
             wanted = triples
         agree["spark"] = agreement("spark vs chaperone (with rule ids)", spark_found, wanted)
-
-    if args.phases:
-        print("\nchaperone audit, phase by phase (one run)")
-        phases(args, layout, district, windows)
 
     if args.explain:
         print("\nEXPLAIN ANALYZE (DuckDB JSON profile), top operators by time")

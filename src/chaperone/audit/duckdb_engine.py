@@ -74,21 +74,7 @@ def run(
     memory_limit: str | None = None,
 ) -> list[Row]:
     """Facts rows that match a rule, as dictionaries (spilling to the lake past the limit)."""
-    return rows_of(result(layout, inputs, windows, since, until, memory_limit=memory_limit))
-
-
-def result(
-    layout: LakeLayout,
-    inputs: AuditInputs,
-    windows: list[RuleWindow],
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-    *,
-    memory_limit: str | None = None,
-) -> pa.Table:
-    """The audit query's answer as an Arrow table (``run`` without the Python rows)."""
     with connect() as db:
-        db.execute("SET preserve_insertion_order = false")  # findings are sorted later
         if memory_limit:
             db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")
@@ -97,7 +83,8 @@ def result(
             db.register(name, table)
         records_view(db, layout, since, until)
         query = audit_query(BACKENDS["duckdb"], inputs.timezone, windows, since, until)
-        return db.sql(query.sql(dialect="duckdb")).to_arrow_table()
+        table = db.sql(query.sql(dialect="duckdb")).to_arrow_table()
+    return rows_of(table)
 
 
 def rows_of(table: pa.Table) -> list[Row]:
