@@ -43,8 +43,14 @@ def reference_normalized(values: list[str]) -> tuple[str, ...]:
         ("o'brien+tag@x.org", ["o'brien+tag@x.org"]),
         ("=?utf-8?q?Caf=C3=A9?= <cafe@x.org>", ["cafe@x.org"]),
         ("", []),
+        ('"Ito, Dana" <d@x.org>, "" <e@y.org>', ["d@x.org", "e@y.org"]),
+        ('"a" "b, <c>" J. <d@x.org>,"(Ito)"<e@y.org>', ["d@x.org", "e@y.org"]),
         # Not plain: getaddresses decides.
-        ('"Ito, Dana" <d@x.org>', None),
+        ('"Ito, \\"Dana\\"" <d@x.org>', None),
+        ('"Ito,\r\n Dana" <d@x.org>', None),
+        ('"Ito"Dana <d@x.org>', None),
+        ('"d"@x.org', None),
+        ('"caf\u00e9" <d@x.org>', None),
         ("d@x.org (Dana Ito)", None),
         ("Team: a@x.org, b@x.org;", None),
         ("Undisclosed recipients:;", None),
@@ -80,7 +86,10 @@ atom = st.text(alphabet="abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=6)
 dot_atom = st.lists(atom, min_size=1, max_size=3).map(".".join)
 addr_spec = st.builds(lambda local, domain: f"{local}@{domain}", dot_atom, dot_atom)
 fws = st.sampled_from(["", " ", "  ", "\t", "\r\n ", "\n\t"])
-word = st.text(alphabet="abcXYZ019.!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=6)
+word = st.one_of(
+    st.text(alphabet="abcXYZ019.!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=6),
+    st.text(alphabet="aZ0.,;:<>@()[] \t", max_size=6).map(lambda text: f'"{text}"'),
+)
 phrase = st.lists(st.tuples(word, fws.filter(bool)), min_size=1, max_size=3).map(
     lambda words: "".join(w + s for w, s in words)
 )

@@ -1,7 +1,7 @@
 """One RFC 5322 message (bytes) to a normalized record, or to quarantine with the reason.
 
-Headers are parsed by the standard library with its modern policy
-(``email.policy.default``), given the header block only; the MIME structure is
+Headers are read as the standard library's header-only parse with its modern policy
+(``email.policy.default``) reads them (``headers.read_headers``); the MIME structure is
 scanned by ``mime.scan`` for attachments and images without decoding any body.
 Plain address lists are read by a strict fast path that gives what
 ``email.utils.getaddresses`` gives; anything else goes to ``getaddresses``.
@@ -25,13 +25,11 @@ from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.policy import default
 from email.utils import getaddresses, parsedate_to_datetime
 
 from chaperone.directory.normalize import normalize_addr_spec
 from chaperone.ingest.context import IngestContext
+from chaperone.ingest.headers import read_headers
 from chaperone.ingest.mime import Limits, Structure, TooComplex, header_block, scan
 from chaperone.ingest.record import (
     Item,
@@ -53,37 +51,18 @@ _MONTHS = {
 RECIPIENT_HEADERS = ("to", "cc", "bcc")
 MAILBOX_HEADERS = ("delivered-to", "x-original-to")
 # A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,
-# every word RFC 5322 atext (the phrase may hold dots), with folding white space around
-# words and items. No quotes, comments, groups, routes, backslashes or non-ASCII.
+# every phrase word RFC 5322 atext (dots allowed) or a quoted string of printable ASCII
+# without backslash or line break ("Ito, Dana"), with folding white space around words
+# and items. No comments, groups, routes, backslashes or non-ASCII.
 _ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _DOT_ATOM = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
 _ADDR_SPEC = rf"{_DOT_ATOM}@{_DOT_ATOM}"
 _FWS = r"[ \t\r\n]"
-_WORD = rf"[.{_ATEXT}]+"
-_PLAIN_ITEM = re.compile(
+_WORD = rf'(?:[.{_ATEXT}]+|"[ \t!#-\[\]-~]*")'
+_PLAIN_ITEM = re.compile(  # one item and the comma after it, or the end of the value
     rf"{_FWS}*(?:(?:(?:{_WORD}(?:{_FWS}+{_WORD})*{_FWS}*)?<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}*)?"
+    r"(?:,|\Z)"
 )
-
-
-class _HeaderBlock(EmailMessage):
-    """A message as ``BytesHeaderParser(policy=default)`` reads it: headers, defects.
-
-    ``FeedParser.close()`` asks for the content type only to flag a multipart
-    message without parts, a check a headers-only parse never makes. Answering from
-    the raw value spares building the modern Content-Type header object — several
-    times the cost of the whole header parse, for a value nothing here reads.
-    """
-
-    def get_content_type(self) -> str:
-        """The content type from the raw first Content-Type (RFC 2045 §5.2 default)."""
-        raw = next((str(v) for k, v in self.raw_items() if k.lower() == "content-type"), None)
-        if raw is None:
-            return self.get_default_type()
-        content_type = raw.partition(";")[0].strip().lower()
-        return content_type if content_type.count("/") == 1 else "text/plain"
-
-
-_PARSER = BytesHeaderParser(_HeaderBlock, policy=default)
 
 
 def read_message(
@@ -101,11 +80,10 @@ def read_message(
     if rejected is not None:
         return rejected
     _head_end, body_start = header_block(data)
-    message = _PARSER.parsebytes(data[:body_start])  # the header block and its blank line
+    fields, defects = read_headers(data[:body_start])  # the header block and its blank line
     headers: dict[str, list[str]] = {}
-    for name, value in message.raw_items():
-        headers.setdefault(name.lower(), []).append(str(value))
-    defects = [type(d).__name__ for d in message.defects]
+    for name, value in fields:
+        headers.setdefault(name.lower(), []).append(value)
     sender = _sender(headers)
     if sender is None:
         reason = "not an e-mail message (no headers)" if not headers else "no sender (From)"
@@ -187,22 +165,26 @@ def normalized_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
 def plain_addr_specs(values: Sequence[str]) -> list[str] | None:
     """The addr-specs of address-list header values, when every value is a plain list.
 
-    Plain: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items of RFC 5322
-    atext words (dots allowed in the phrase), folding white space around words and
-    items, empty items allowed. For those this is what ``email.utils.getaddresses``
-    gives, less its empty entries. Anything else — quotes, comments, groups, routes,
-    backslashes, non-ASCII, two addresses without a comma — gives None: ask
-    ``getaddresses``.
+    Plain: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items, the phrase
+    of RFC 5322 atext words (dots allowed) and simple quoted strings (no backslash or
+    line break), folding white space around words and items, empty items allowed. For
+    those this is what ``email.utils.getaddresses`` gives, less its empty entries.
+    Anything else — comments, groups, routes, backslashes, non-ASCII, two addresses
+    without a comma — gives None: ask ``getaddresses``.
     """
     found: list[str] = []
     for value in values:
-        for item in value.split(","):
-            match = _PLAIN_ITEM.fullmatch(item)
+        position = 0
+        while True:
+            match = _PLAIN_ITEM.match(value, position)
             if match is None:
                 return None
             spec = match.group(1) or match.group(2)
             if spec:
                 found.append(spec)
+            position = match.end()
+            if position >= len(value):  # after the last item (or an empty one after a comma)
+                break
     return found
 
 
