@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.email_message import read_message
+from chaperone.ingest.email_message import parse_date, read_message
 from chaperone.ingest.record import Record, Rejected
 from tests.ingest.messages import message
 
@@ -148,3 +151,51 @@ def test_broken_structure_is_recorded_not_fatal() -> None:
     assert r.has_media and "CloseBoundaryNotFound" in r.defects
     no_boundary = record(data.replace(b'; boundary="B"', b""))
     assert "NoBoundaryInMultipart" in no_boundary.defects
+
+
+def reference_date(raw: str) -> dt.datetime | None:
+    """What ``parsedate_to_datetime`` reads, in UTC (no zone: UTC); None when it cannot."""
+    try:
+        parsed = parsedate_to_datetime(raw.strip())
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 14 Sep 2026 09:02:11 -0400",
+        "14 Sep 2026 09:02:11 +0000",
+        "Mon, 14 Sep 2026 09:02:11 -0000",
+        " Tue, 1 Sep 2026 23:59:59 +0530 ",
+        "Mon, 14 Sep 2026 09:02:11 -0400 (EDT)",
+        "Mon, 14 Sep 0099 09:02:11 -0400",
+        "Mon, 14 Sep 26 09:02:11 -0400",
+        "Mon, 30 Feb 2026 09:02:11 -0400",
+        "Mon, 14 Sep 2026 24:02:11 -0400",
+        "Mon, 14 Sep 2026 09:02:60 -0400",
+        "Mon, 14 Sep 2026 09:02:11 +2400",
+        "Mon, 14 Sep 2026 09:02:11 +0099",
+        "Mon, 14 Sep 9999 23:59:59 -1200",
+        "Mon, 14 Sep 1000 00:00:00 +1200",
+        "Mon, \u0661\u0664 Sep 2026 09:02:11 -0400",
+        "Mon, 14 Sep 2026 09:02 -0400",
+        "yesterday",
+    ],
+)
+def test_dates_read_as_parsedate_to_datetime_reads_them(raw: str) -> None:
+    assert parse_date(raw) == reference_date(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    when=st.datetimes(
+        min_value=dt.datetime(1000, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.builds(lambda m: dt.timezone(dt.timedelta(minutes=m)), st.integers(-1439, 1439)),
+    )
+)
+def test_formatted_dates_read_back(when: dt.datetime) -> None:
+    raw = format_datetime(when.replace(microsecond=0))
+    assert parse_date(raw) == reference_date(raw) == when.replace(microsecond=0)

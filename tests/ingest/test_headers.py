@@ -61,8 +61,15 @@ piece = st.sampled_from(
 )
 
 
+# Lines of the usual block (LF ends, fields and their continuations, the blank line).
+line = st.sampled_from(
+    [b"From: a@x\n", b"To:\n", b"X-Y: \t v \n", b" cont\n", b"\t\n", b"  \n",
+     b"Subject: caf\xc3\xa9 \n", b"A:b:c\n", b"\n", b"From x\n", b"x\n", b"To: b@y"]
+)
+
+
 @EXAMPLES
-@given(block=st.lists(piece, max_size=40).map(b"".join))
+@given(block=st.one_of(st.lists(piece, max_size=40), st.lists(line, max_size=12)).map(b"".join))
 def test_the_standard_librarys_reading_of_arbitrary_blocks(block: bytes) -> None:
     assert read_headers(block) == reference(block)
 

@@ -48,6 +48,13 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
+# The usual RFC 5322 date (a four-digit year from 1000: parsedate_tz moves 0-99 a century).
+_USUAL_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9]\d{3}) "
+    r"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)",
+    re.ASCII,
+)
 RECIPIENT_HEADERS = ("to", "cc", "bcc")
 MAILBOX_HEADERS = ("delivered-to", "x-original-to")
 # A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,
@@ -75,10 +82,9 @@ def read_message(
     envelope_date: dt.datetime | None = None,
 ) -> Item:
     """A record of the message, or a Rejected saying why it cannot be one."""
-    digest = hashlib.sha256(data).hexdigest()
-    rejected = _refuse(data, context, ref, digest)
-    if rejected is not None:
-        return rejected
+    refusal = _refusal(data, context)
+    if refusal is not None:
+        return _rejected(ref, refusal, data)
     _head_end, body_start = header_block(data)
     fields, defects = read_headers(data[:body_start])  # the header block and its blank line
     headers: dict[str, list[str]] = {}
@@ -87,14 +93,14 @@ def read_message(
     sender = _sender(headers)
     if sender is None:
         reason = "not an e-mail message (no headers)" if not headers else "no sender (From)"
-        return Rejected(ref, reason, len(data), digest)
+        return _rejected(ref, reason, data)
     occurred_at = _date(headers, envelope_date, defects)
     if occurred_at is None:
-        return Rejected(ref, "no usable date (Date, envelope or Received)", len(data), digest)
+        return _rejected(ref, "no usable date (Date, envelope or Received)", data)
     try:
         structure = _structure(data, body_start, headers, context)
     except TooComplex as exc:
-        return Rejected(ref, str(exc), len(data), digest)
+        return _rejected(ref, str(exc), data)
     names = RECIPIENT_HEADERS + (MAILBOX_HEADERS if mailbox else ())
     recipients = _addresses(headers, names, exclude=())
     message_id = clean_message_id(utf8(_first(headers, "message-id") or ""))
@@ -117,16 +123,20 @@ def read_message(
     )
 
 
-def _refuse(data: bytes, context: IngestContext, ref: str, digest: str) -> Rejected | None:
+def _refusal(data: bytes, context: IngestContext) -> str | None:
+    """Why the data is refused before its headers are read, if it is."""
     if len(data) > context.max_message_bytes:
-        return Rejected(ref, f"larger than {context.max_message_bytes} bytes", len(data), digest)
+        return f"larger than {context.max_message_bytes} bytes"
     if data.startswith(OLE_MAGIC):
-        return Rejected(
-            ref, "an Outlook .msg (OLE compound file), not an RFC 5322 message", len(data), digest
-        )
-    if not data.strip():
-        return Rejected(ref, "empty", len(data), digest)
+        return "an Outlook .msg (OLE compound file), not an RFC 5322 message"
+    if not data or data.isspace():  # what strip() leaves empty, without copying the data
+        return "empty"
     return None
+
+
+def _rejected(ref: str, reason: str, data: bytes) -> Rejected:
+    """Quarantine, with the size and checksum (only a refused message needs them)."""
+    return Rejected(ref, reason, len(data), hashlib.sha256(data).hexdigest())
 
 
 def _first(headers: dict[str, list[str]], name: str) -> str | None:
@@ -200,7 +210,7 @@ def _date(
     headers: dict[str, list[str]], envelope: dt.datetime | None, defects: list[str]
 ) -> dt.datetime | None:
     header = _first(headers, "date")
-    parsed = _parse_date(header)
+    parsed = parse_date(header)
     if parsed is not None:
         return parsed
     if header:
@@ -208,17 +218,22 @@ def _date(
     if envelope is not None:
         return envelope
     for received in headers.get("received", []):
-        parsed = _parse_date(received.rpartition(";")[2])
+        parsed = parse_date(received.rpartition(";")[2])
         if parsed is not None:
             return parsed
     return None
 
 
-def _parse_date(raw: str | None) -> dt.datetime | None:
+def parse_date(raw: str | None) -> dt.datetime | None:
+    """A Date header value in UTC, as ``parsedate_to_datetime`` reads it; None if unreadable."""
     if not raw or not raw.strip():
         return None
+    text = raw.strip()
+    usual = _usual_date(text)
+    if usual is not None:
+        return usual
     try:
-        parsed = parsedate_to_datetime(raw.strip())
+        parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:  # RFC 5322 "-0000": UTC, origin's zone unknown
@@ -226,6 +241,23 @@ def _parse_date(raw: str | None) -> dt.datetime | None:
     try:
         return parsed.astimezone(dt.UTC)
     except (OverflowError, ValueError):
+        return None
+
+
+def _usual_date(text: str) -> dt.datetime | None:
+    """``Mon, 14 Sep 2026 09:02:11 -0400`` as ``parsedate_to_datetime`` reads it, in UTC."""
+    match = _USUAL_DATE.fullmatch(text)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    try:
+        zone = dt.timezone(dt.timedelta(seconds=-offset if sign == "-" else offset))
+        value = dt.datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone
+        )
+        return value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # out of range: the general path decides
         return None
 
 

@@ -16,6 +16,10 @@ import re
 
 # feedparser.headerRE: an envelope line, a field name and its colon, or a continuation.
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+# The usual block, where the rules below come to one pattern: LF line ends only, every
+# line a named field or a continuation of one, then the blank line (or the end).
+_PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*\n(?:[ \t][^\r\n]*\n)*)*\n?")
+_PLAIN_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\n[ \t][^\r\n]*)*)\n")
 
 Field = tuple[str, str]
 
@@ -28,7 +32,10 @@ def read_headers(block: bytes) -> tuple[list[Field], list[str]]:
     headers end at the first line that is neither a field, a continuation nor a
     ``From `` line. Values keep their folding line breaks, without the last one.
     """
-    lines = io.StringIO(block.decode("ascii", "surrogateescape"), newline="").readlines()
+    text = block.decode("ascii", "surrogateescape")
+    if _PLAIN_BLOCK.fullmatch(text):
+        return _PLAIN_FIELD.findall(text), []
+    lines = io.StringIO(text, newline="").readlines()
     defects: list[str] = []
     count = 0
     for line in lines:

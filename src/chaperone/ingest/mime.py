@@ -50,9 +50,16 @@ def header_block(data: bytes) -> tuple[int, int]:
     """
     if data.startswith((b"\n", b"\r\n")):
         return 0, data.index(b"\n") + 1
-    crlf = data.find(b"\n\r\n")
-    lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf + 1)
-    if lf >= 0:
+    # Whichever blank line comes first; the one the first line's ending suggests is looked
+    # for first, so that the other search stops there instead of running through the body.
+    first = data.find(b"\n")
+    if first > 0 and data[first - 1] == _CR:
+        crlf = data.find(b"\n\r\n")
+        lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf + 1)
+    else:
+        lf = data.find(b"\n\n")
+        crlf = data.find(b"\n\r\n", 0, len(data) if lf < 0 else lf + 2)
+    if lf >= 0 and (crlf < 0 or lf < crlf):
         newline, start = lf, lf + 2
     elif crlf >= 0:
         newline, start = crlf, crlf + 3
