@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaperone.audit import duckdb_engine, findings, python_engine
+from chaperone.audit.facts import FactsIndex, record_facts
 from chaperone.audit.inputs import AuditInputs, Party, PersonInfo
 from chaperone.audit.query import rule_windows
 from chaperone.ingest.record import Record, stable_id, to_table
@@ -98,3 +99,15 @@ def test_sql_and_python_find_the_same(world: AuditInputs, batch: list[Record]) -
             for f in by_sql] == [
            (f.finding_id, f.rule_id, f.policy_version, f.counterpart_person_ids, f.explanation)
             for f in by_python]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(), batch=st.lists(records, min_size=1, max_size=10))
+def test_the_indexed_compiled_path_is_the_plain_one(world: AuditInputs, batch: list[Record]) -> None:
+    index = FactsIndex(world)
+    for record in map(vars, batch):
+        rows = record_facts(record, world, index)
+        assert rows == record_facts(record, world)
+        for row in rows:
+            assert [python_engine.matches(w, row) for w in WINDOWS] == [
+                python_engine.interpreted(w, row) for w in WINDOWS]

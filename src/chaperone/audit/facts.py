@@ -19,7 +19,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from chaperone.audit.inputs import PARTY_POPULATIONS, AuditInputs
+from chaperone.audit.inputs import AuditInputs, Party
 
 # ``record_key`` identifies a record within one query: each engine's ``records`` view
 # provides it (DuckDB: the file and row position, a number; Spark: ``record_id``), so
@@ -283,85 +283,140 @@ def _without(query: exp.Expr, cte: str, column: str) -> exp.Expr:
 # ---- the same facts in Python, for one record (the gateway; property tests) ----
 
 FactRow = dict[str, Any]
+Reach = tuple[tuple[Party, ...], str | None]  # an address's persons, and the platform it names
 
 
-def record_facts(record: Mapping[str, Any], inputs: AuditInputs) -> list[FactRow]:
+class FactsIndex:
+    """What each address of the directory reaches, looked up once for many records.
+
+    The persons behind an address and the platform its identifiers name do not depend
+    on the record, so an evaluator that judges many records (an audit's Python loop,
+    the gateway between two reloads) builds this once; addresses outside the directory
+    are looked up as they come. The inputs must not change while an index is in use.
+    """
+
+    def __init__(self, inputs: AuditInputs, *, eager: bool = True) -> None:
+        self.inputs = inputs
+        self.zone = zoneinfo.ZoneInfo(inputs.timezone)
+        self.reach: dict[str, Reach] = {
+            address: (tuple(parties), inputs.platform_of(address))
+            for address, parties in (inputs.accounts.items() if eager else ())
+        }
+
+    def of(self, address: str) -> Reach:
+        """The persons an address reaches and the platform it names."""
+        found = self.reach.get(address)
+        if found is None:
+            inputs = self.inputs
+            found = (tuple(inputs.accounts.get(address, ())), inputs.platform_of(address))
+        return found
+
+
+def record_facts(
+    record: Mapping[str, Any], inputs: AuditInputs, index: FactsIndex | None = None
+) -> list[FactRow]:
     """Facts rows of one record (keys are vocabulary field names), one per party person."""
-    addresses = [(record["sender"], True), *((r, False) for r in record["recipients"])]
-    parties: dict[str, dict[str, Any]] = {}
-    for address, is_sender in addresses:
-        for party in inputs.accounts.get(address, []):
-            entry = parties.setdefault(
-                party.person_id, {"population": party.population, "is_sender": False, "owned": True}
-            )
-            entry["is_sender"] = entry["is_sender"] or is_sender
-            entry["owned"] = entry["owned"] and party.owned
+    index = index or FactsIndex(inputs, eager=False)
+    of = index.of
+    reached = [of(record["sender"]), *map(of, record["recipients"])]
+    parties: dict[str, list[Any]] = {}  # person id -> [population, is sender, owned]
+    is_sender = True  # the first address is the sender's
+    for persons, _platform in reached:
+        for party in persons:
+            entry = parties.get(party.person_id)
+            if entry is None:
+                parties[party.person_id] = [party.population, is_sender, party.owned]
+            else:
+                entry[1] = entry[1] or is_sender
+                entry[2] = entry[2] and party.owned
+        is_sender = False
     if not parties:
         return []
-    shared = _record_level(record, inputs, parties, [a for a, _s in addresses])
+    shared = _record_level(record, index, parties, reached)
     return [
         {
             **shared,
             "subject_id": person_id,
-            "subject.population": entry["population"],
-            "subject.is_sender": entry["is_sender"],
-            "subject.account_district_owned": entry["owned"],
+            "subject.population": population,
+            "subject.is_sender": sender,
+            "subject.account_district_owned": owned,
         }
-        for person_id, entry in sorted(parties.items())
+        for person_id, (population, sender, owned) in sorted(parties.items())
     ]
 
 
 def _record_level(
     record: Mapping[str, Any],
-    inputs: AuditInputs,
-    parties: dict[str, dict[str, Any]],
-    addresses: list[str],
+    index: FactsIndex,
+    parties: dict[str, list[Any]],
+    reached: list[Reach],
 ) -> FactRow:
-    pops = [e["population"] for e in parties.values()]
-    staff = pops.count("staff")
-    members = sum(1 for p in pops if p in PARTY_POPULATIONS)
-    local = record["occurred_at"].astimezone(zoneinfo.ZoneInfo(inputs.timezone))
-    platform = record.get("platform") or min(
-        (p for p in (inputs.platform_of(a) for a in addresses) if p is not None), default=None
-    )
+    inputs = index.inputs
+    staff = students = parents = 0
+    staff_owned = student_owned = True
+    members = []
+    for person_id, (population, _sender, owned) in parties.items():  # one pass, no generators
+        if population == "staff":
+            staff += 1
+            staff_owned = staff_owned and owned
+        elif population == "student":
+            students += 1
+            student_owned = student_owned and owned
+        elif population == "parent":
+            parents += 1
+        else:
+            continue
+        members.append(person_id)
+    members.sort()
+    local = record["occurred_at"].astimezone(index.zone)
+    day = local.date()
+    platform = record.get("platform")
+    if not platform:  # the least platform any party's address names
+        platform = None
+        for _persons, named in reached:
+            if named is not None and (platform is None or named < platform):
+                platform = named
+    guardians = inputs.guardians
+    channel = record["channel_type"]
     facts: FactRow = {
-        "record.channel_type": record["channel_type"],
+        "record.channel_type": channel,
         "record.platform": platform,
         "record.has_media": bool(record["has_media"]),
         "record.local_hour": local.hour,
-        "record.local_weekday": local.isoweekday(),
+        "record.local_weekday": day.isoweekday(),
         "record.recipient_count": len(record["recipients"]),
-        "record.in_scope": staff >= 1 and members >= 2,
-        "record.has_student": "student" in pops,
-        "record.has_parent": "parent" in pops,
-        "record.guardian_copied": any((g, s) in inputs.guardians for g in parties for s in parties),
-        "record.staff_accounts_district_owned": all(
-            e["owned"] for e in parties.values() if e["population"] == "staff"
-        ),
-        "record.student_accounts_district_owned": all(
-            e["owned"] for e in parties.values() if e["population"] == "student"
-        ),
-        "local_date": local.date(),
-        "members": sorted(p for p, e in parties.items() if e["population"] in PARTY_POPULATIONS),
+        "record.in_scope": staff >= 1 and len(members) >= 2,
+        "record.has_student": students > 0,
+        "record.has_parent": parents > 0,
+        "record.guardian_copied": bool(guardians)
+        and any((g, s) in guardians for g in parties for s in parties),
+        "record.staff_accounts_district_owned": staff_owned,
+        "record.student_accounts_district_owned": student_owned,
+        "local_date": day,
+        "members": members,
     }
-    facts.update(_platform_facts(inputs, platform, record["channel_type"], pops, local.date()))
+    facts.update(_platform_facts(inputs, platform, channel, (staff, students, parents), day))
     return facts
 
 
+UNKNOWN_PLATFORM: FactRow = {
+    "platform.status": "unknown",
+    "platform.allows_channel": False,
+    "platform.allows_audiences": False,
+    "platform.in_window": False,
+}
+
+
 def _platform_facts(
-    inputs: AuditInputs, platform_id: str | None, channel: str, pops: list[str], day: dt.date
+    inputs: AuditInputs, platform_id: str | None, channel: str, counts: tuple[int, int, int],
+    day: dt.date,
 ) -> FactRow:
     platform = inputs.platforms.get(platform_id) if platform_id else None
     if platform is None:
-        return {
-            "platform.status": "unknown",
-            "platform.allows_channel": False,
-            "platform.allows_audiences": False,
-            "platform.in_window": False,
-        }
-    pairs = {f"staff-{p}" for p in pops if p in ("student", "parent")}
-    if pops.count("staff") >= 2:
-        pairs.add("staff-staff")
+        return UNKNOWN_PLATFORM
+    staff, students, parents = counts
+    pairs = {name for name, n in (("staff-student", students), ("staff-parent", parents),
+                                  ("staff-staff", staff - 1)) if n > 0}
     return {
         "platform.status": platform.status,
         "platform.allows_channel": channel in platform.channel_types,

@@ -76,8 +76,10 @@ class AuditInputs:
         found = self.platform_addresses.get(address)
         if found is None and "@" in address:
             found = self.platform_domains.get(address.rpartition("@")[2])
-        prefixed = [p for prefix, p in self.platform_prefixes if address.startswith(prefix)]
-        return min([p for p in (found, *prefixed) if p is not None], default=None)
+        for prefix, platform in self.platform_prefixes:  # the least platform naming it
+            if address.startswith(prefix) and (found is None or platform < found):
+                found = platform
+        return found
 
 
 def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
 from chaperone.audit.facts import FINDING_FIELDS, Backend, rows_query
 from chaperone.policy.compiler import column_name, compile_condition, compile_subject
 from chaperone.policy.conditions import fields_of
+from chaperone.policy.evaluator import Predicate, candidate_of, predicate_of
 from chaperone.policy.models import Pack, Rule
 
 
@@ -30,6 +32,20 @@ class RuleWindow:
         return "match_" + "".join(
             c if c.isalnum() else "_" for c in f"{self.pack.spec.version}_{self.rule.id}"
         )
+
+    @functools.cached_property
+    def test(self) -> Predicate:
+        """The rule over one facts row in Python: its term, its subject, then its condition."""
+        start, end = self.start, self.end
+        candidate = candidate_of(self.rule.spec.subject)
+        condition = predicate_of(self.rule.condition)
+
+        def test(facts: Mapping[str, Any]) -> bool:
+            day = facts["local_date"]
+            return (day >= start and (end is None or day < end) and candidate(facts)
+                    and condition(facts))
+
+        return test
 
 
 def rule_windows(packs: list[Pack], *, policy: str = "9052") -> list[RuleWindow]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from chaperone.audit.explain import alternative_platform
-from chaperone.audit.facts import record_facts
+from chaperone.audit.facts import FactRow, FactsIndex, record_facts
 from chaperone.audit.inputs import AuditInputs
-from chaperone.audit.python_engine import matches
 from chaperone.audit.query import RuleWindow
 from chaperone.directory.normalize import normalize_email
 from chaperone.gateway.protocol import DUNNO, PolicyRequest
@@ -31,15 +31,32 @@ class Decision:
     intended: str | None = None  # monitor mode: what enforcing would have answered
 
 
+NO_OPINION = Decision(DUNNO)
+
+
 @dataclass
 class Decider:
-    """Judges one request with the rules, the directory and the registry held in memory."""
+    """Judges one request with the rules, the directory and the registry held in memory.
+
+    A Decider is a snapshot: what it looks up per address (``FactsIndex``) and the
+    rules compiled to Python are built with it, and a reload builds a new one.
+    """
 
     inputs: AuditInputs
     windows: list[RuleWindow]
     actions: dict[str, str]
     monitor: bool = False
     _instances: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
+    index: FactsIndex = field(init=False, repr=False)
+    _rules: list[tuple[RuleWindow, str, int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.index = FactsIndex(self.inputs)
+        self._rules = []
+        for window in self.windows:
+            action = self.actions.get(window.rule.id, "REJECT")
+            window.test  # noqa: B018 -- compiled now, not on the first request
+            self._rules.append((window, action, SEVERITY[action]))
 
     def decide(self, request: PolicyRequest, now: dt.datetime | None = None) -> Decision:
         """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
@@ -73,14 +90,14 @@ class Decider:
         return [recipient] if recipient else []
 
     def _judge(self, record: dict[str, Any]) -> Decision:
-        best = Decision(DUNNO)
-        for facts in record_facts(record, self.inputs):
-            for window in self.windows:
-                action = self.actions.get(window.rule.id, "REJECT")
-                if SEVERITY[action] > SEVERITY[best.action] and matches(window, facts):
-                    row = {column_name(k): v for k, v in facts.items()}
+        best, strongest = NO_OPINION, 0
+        for facts in record_facts(record, self.inputs, self.index):
+            for window, action, severity in self._rules:
+                if severity > strongest and window.test(facts):
+                    row = _columns(facts)
                     if not self._excepted(window, row):
                         best = Decision(action, window.rule.id, self._text(window, row))
+                        strongest = severity
         if self.monitor and best.action != DUNNO:
             return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}",
                             intended=best.action)
@@ -97,6 +114,16 @@ class Decider:
         platform = alternative_platform(self.inputs, row)
         instead = f"your {domain} address" + (f" or {platform.name}" if platform else "")
         return f"Policy {window.rule.spec.citation}: {window.rule.spec.title}; use {instead}"
+
+
+def _columns(facts: FactRow) -> dict[str, Any]:
+    """A facts row keyed by facts columns, as the audit's rows are (explanations read those)."""
+    return {_column(k): v for k, v in facts.items()}
+
+
+@functools.cache
+def _column(field: str) -> str:
+    return column_name(field)
 
 
 def postfix_action(decision: Decision) -> str:
