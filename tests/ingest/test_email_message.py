@@ -97,6 +97,9 @@ def test_a_missing_date_falls_back_to_the_envelope_then_received() -> None:
     broken = record(someday, envelope_date=envelope)
     assert broken.occurred_at == envelope
     assert "UnreadableDate" in broken.defects
+    line = b"From MAILER-DAEMON Tue Sep  1 12:00:00 2026\n"
+    assert record(message(date=None), envelope_line=line).occurred_at == envelope
+    assert record(message(), envelope_line=line).occurred_at.day == 14
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from chaperone.ingest.connectors.maildir import MaildirConnector
 from chaperone.ingest.connectors.mbox import MboxConnector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import ingest
+from chaperone.ingest.mapped import FileChanged
 from chaperone.ingest.record import Item, Rejected
 from chaperone.lake.writer import lake_path
 from tests.ingest.messages import mbox, message
@@ -105,10 +106,13 @@ def test_without_workers_the_chunks_are_read_here(
     assert parallel == here
 
 
-def test_a_chunk_whose_worker_died_is_read_here() -> None:
+@pytest.mark.parametrize(
+    "failure", [BrokenProcessPool("a worker died"), FileChanged("box.mbox changed")]
+)
+def test_a_chunk_whose_worker_died_or_saw_another_file_is_read_here(failure: Exception) -> None:
     jobs: list[email_message.Job] = [("eml:a#1", message(), b""), Rejected("eml:a#2", "too large")]
     broken: Future[list[Item]] = Future()
-    broken.set_exception(BrokenProcessPool("a worker died"))
+    broken.set_exception(failure)
     pending = deque([email_message._Task(jobs, 1, future=broken)])
     read = functools.partial(email_message.read_jobs, context=CONTEXT, kind="eml", mailbox=False)
     assert email_message._take(pending, read) == read(jobs)

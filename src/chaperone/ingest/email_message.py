@@ -30,6 +30,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from chaperone.directory.normalize import normalize_addr_spec
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.headers import read_headers
+from chaperone.ingest.mapped import FileChanged, Slice
 from chaperone.ingest.mime import Limits, Structure, TooComplex, header_block, scan
 from chaperone.ingest.record import (
     Item,
@@ -80,8 +81,13 @@ def read_message(
     ref: str,
     mailbox: bool = False,
     envelope_date: dt.datetime | None = None,
+    envelope_line: bytes = b"",
 ) -> Item:
-    """A record of the message, or a Rejected saying why it cannot be one."""
+    """A record of the message, or a Rejected saying why it cannot be one.
+
+    The envelope's date (``envelope_date``, or the date of the mbox ``From `` line
+    ``envelope_line``, read only then) stands in when the Date header does not.
+    """
     refusal = _refusal(data, context)
     if refusal is not None:
         return _rejected(ref, refusal, data)
@@ -94,7 +100,7 @@ def read_message(
     if sender is None:
         reason = "not an e-mail message (no headers)" if not headers else "no sender (From)"
         return _rejected(ref, reason, data)
-    occurred_at = _date(headers, envelope_date, defects)
+    occurred_at = _date(headers, envelope_date, envelope_line, defects)
     if occurred_at is None:
         return _rejected(ref, "no usable date (Date, envelope or Received)", data)
     try:
@@ -102,7 +108,7 @@ def read_message(
     except TooComplex as exc:
         return _rejected(ref, str(exc), data)
     names = RECIPIENT_HEADERS + (MAILBOX_HEADERS if mailbox else ())
-    recipients = _addresses(headers, names, exclude=())
+    recipients = _addresses(headers, names)
     message_id = clean_message_id(utf8(_first(headers, "message-id") or ""))
     subject = _subject(_first(headers, "subject"))
     body_digest = "" if message_id else hashlib.sha256(data[body_start:]).hexdigest()
@@ -144,13 +150,13 @@ def _first(headers: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _addresses(
-    headers: dict[str, list[str]], names: tuple[str, ...], exclude: tuple[str, ...]
-) -> tuple[str, ...]:
-    values = tuple(v for name in names for v in headers.get(name, []))
-    if not values:
-        return ()
-    return tuple(a for a in normalized_addresses(values) if a not in exclude)
+def _addresses(headers: dict[str, list[str]], names: tuple[str, ...]) -> tuple[str, ...]:
+    values: list[str] = []
+    for name in names:
+        found = headers.get(name)
+        if found:
+            values += found
+    return normalized_addresses(tuple(values)) if values else ()
 
 
 @functools.lru_cache(maxsize=16384)
@@ -200,14 +206,17 @@ def plain_addr_specs(values: Sequence[str]) -> list[str] | None:
 
 def _sender(headers: dict[str, list[str]]) -> str | None:
     for name in ("from", "sender", "return-path"):
-        found = _addresses(headers, (name,), exclude=())
+        found = _addresses(headers, (name,))
         if found:
             return found[0]
     return None
 
 
 def _date(
-    headers: dict[str, list[str]], envelope: dt.datetime | None, defects: list[str]
+    headers: dict[str, list[str]],
+    envelope: dt.datetime | None,
+    envelope_line: bytes,
+    defects: list[str],
 ) -> dt.datetime | None:
     header = _first(headers, "date")
     parsed = parse_date(header)
@@ -215,6 +224,8 @@ def _date(
         return parsed
     if header:
         defects.append("UnreadableDate")
+    if envelope is None and envelope_line:
+        envelope = from_line_date(envelope_line)
     if envelope is not None:
         return envelope
     for received in headers.get("received", []):
@@ -251,12 +262,13 @@ def _usual_date(text: str) -> dt.datetime | None:
         return None
     day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
     offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    if offset >= 86_400:  # no such zone: the general path decides
+        return None
     try:
-        zone = dt.timezone(dt.timedelta(seconds=-offset if sign == "-" else offset))
-        value = dt.datetime(
-            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone
+        local = dt.datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=dt.UTC
         )
-        return value.astimezone(dt.UTC)
+        return local - dt.timedelta(seconds=-offset if sign == "-" else offset)
     except (ValueError, OverflowError):  # out of range: the general path decides
         return None
 
@@ -285,8 +297,9 @@ def _structure(
 # Reading many messages: in this process, or in worker processes for a large mailbox.
 
 # What a worker process reads: (ref, message bytes, the mbox From_ line before it or b""),
-# or an item decided already (a message too large to send), passed through in its place.
-Job = tuple[str, bytes, bytes] | Rejected
+# where a message is in a mapped mbox, or an item decided already (a message too large to
+# send), passed through in its place.
+Job = tuple[str, bytes, bytes] | Slice | Rejected
 PARALLEL_MIN_MESSAGES = 30_000  # fewer are read in this process: starting workers costs 1-2 s
 MAX_WORKERS = 4
 START_METHOD = "forkserver"
@@ -314,14 +327,18 @@ def read_job(job: Job, *, context: IngestContext, kind: str, mailbox: bool) -> I
     """The item of one job."""
     if isinstance(job, Rejected):
         return job
-    ref, data, from_line = job
+    if isinstance(job, Slice):
+        ref, data = job.ref, job.file.read(job.start, job.end)
+        from_line = job.file.read(job.line, job.start)
+    else:
+        ref, data, from_line = job
     return read_message(
         data,
         context=context,
         kind=kind,
         ref=ref,
         mailbox=mailbox,
-        envelope_date=from_line_date(from_line) if from_line else None,
+        envelope_line=from_line,
     )
 
 
@@ -431,12 +448,18 @@ def _chunked(jobs: Iterable[Job]) -> Iterator[tuple[list[Job], int]]:
     size = 0
     for job in jobs:
         chunk.append(job)
-        size += 0 if isinstance(job, Rejected) else len(job[1])
+        size += _size(job)
         if len(chunk) >= CHUNK_MESSAGES or size >= CHUNK_BYTES:
             yield chunk, size
             chunk, size = [], 0
     if chunk:
         yield chunk, size
+
+
+def _size(job: Job) -> int:
+    if isinstance(job, Rejected):
+        return 0
+    return job.end - job.start if isinstance(job, Slice) else len(job[1])
 
 
 # What submitting may raise when the workers cannot start or have died.
@@ -475,7 +498,7 @@ def _take(pending: deque[_Task], read: functools.partial[list[Item]]) -> list[It
     assert head.future is not None
     try:
         return head.future.result()
-    except BrokenProcessPool:  # a worker died (killed, out of memory): read it here
+    except (BrokenProcessPool, FileChanged):  # a worker died, or saw another file: read here
         return read(head.jobs)
 
 

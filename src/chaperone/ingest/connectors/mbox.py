@@ -2,7 +2,8 @@
 
 A large mailbox is parsed by worker processes while this process splits it and
 writes the lake (``email_message.read_all``); the items come in mailbox order either
-way, so a run gives the same lake however it was read.
+way, so a run gives the same lake however it was read. A job names where a message
+is in the file (``mapped.Slice``): each process reads the bytes from its own mapping.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.email_message import Job, read_all
+from chaperone.ingest.mapped import MappedFile, Slice, mapped
 from chaperone.ingest.record import Item, Rejected
 
 
@@ -26,10 +28,7 @@ class MboxConnector(Connector):
         """Every message of the mailbox, in order."""
         if source.stat().st_size == 0:
             return
-        with (
-            source.open("rb") as handle,
-            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
-        ):
+        with mapped(source) as (file, data):
             lines = from_lines(data)
             if not lines or lines[0][0] != 0:
                 yield Rejected(
@@ -37,7 +36,7 @@ class MboxConnector(Connector):
                 )
                 return
             yield from read_all(
-                self._jobs(source, data, lines),
+                self._jobs(source, file, len(data), lines),
                 len(lines),
                 context=self.context,
                 kind=self.kind,
@@ -45,16 +44,16 @@ class MboxConnector(Connector):
             )
 
     def _jobs(
-        self, source: Path, data: mmap.mmap, lines: Sequence[tuple[int, int]]
+        self, source: Path, file: MappedFile, size: int, lines: Sequence[tuple[int, int]]
     ) -> Iterator[Job]:
         limit = self.context.max_message_bytes
         prefix = self.ref(source, "")
-        ends = [line for line, _start in lines[1:]] + [len(data)]
+        ends = [line for line, _start in lines[1:]] + [size]
         for index, ((line, start), end) in enumerate(zip(lines, ends, strict=True), start=1):
             if end - start > limit:
                 yield Rejected(f"{prefix}{index}", f"larger than {limit} bytes", end - start)
             else:
-                yield f"{prefix}{index}", data[start:end], data[line:start]
+                yield Slice(file, f"{prefix}{index}", line, start, end)
 
 
 def from_lines(data: mmap.mmap | bytes) -> list[tuple[int, int]]:
