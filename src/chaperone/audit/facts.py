@@ -302,6 +302,7 @@ class FactsIndex:
             address: (tuple(parties), inputs.platform_of(address))
             for address, parties in (inputs.accounts.items() if eager else ())
         }
+        self.guardian_ids = frozenset(g for g, _s in inputs.guardians) if eager else None
 
     def of(self, address: str) -> Reach:
         """The persons an address reaches and the platform it names."""
@@ -376,7 +377,6 @@ def _record_level(
         for _persons, named in reached:
             if named is not None and (platform is None or named < platform):
                 platform = named
-    guardians = inputs.guardians
     channel = record["channel_type"]
     facts: FactRow = {
         "record.channel_type": channel,
@@ -388,8 +388,7 @@ def _record_level(
         "record.in_scope": staff >= 1 and len(members) >= 2,
         "record.has_student": students > 0,
         "record.has_parent": parents > 0,
-        "record.guardian_copied": bool(guardians)
-        and any((g, s) in guardians for g in parties for s in parties),
+        "record.guardian_copied": _guardian_copied(parties, index),
         "record.staff_accounts_district_owned": staff_owned,
         "record.student_accounts_district_owned": student_owned,
         "local_date": day,
@@ -397,6 +396,17 @@ def _record_level(
     }
     facts.update(_platform_facts(inputs, platform, channel, (staff, students, parents), day))
     return facts
+
+
+def _guardian_copied(parties: dict[str, list[Any]], index: FactsIndex) -> bool:
+    """Whether a guardian of a student party takes part."""
+    guardians, ids = index.inputs.guardians, index.guardian_ids
+    for guardian in parties:
+        if ids is None or guardian in ids:
+            for student in parties:
+                if (guardian, student) in guardians:
+                    return True
+    return False
 
 
 UNKNOWN_PLATFORM: FactRow = {

@@ -34,6 +34,17 @@ class Decision:
 NO_OPINION = Decision(DUNNO)
 
 
+MAX_ADDRESS = 320  # longer is no address (RFC 3696); not worth remembering
+
+
+def address(raw: str) -> str:
+    """An address as Postfix sent it, normalised (a district's addresses recur: memoised)."""
+    return _remembered(raw) if len(raw) <= MAX_ADDRESS else normalize_email(raw)
+
+
+_remembered = functools.lru_cache(maxsize=16_384)(normalize_email)
+
+
 @dataclass
 class Decider:
     """Judges one request with the rules, the directory and the registry held in memory.
@@ -62,8 +73,8 @@ class Decider:
         """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
         recipients = self._recipients(request)
         if not request.sender or not recipients:
-            return Decision(DUNNO)
-        return self.decide_record(normalize_email(request.sender), recipients, now=now)
+            return NO_OPINION
+        return self.decide_record(address(request.sender), recipients, now=now)
 
     def decide_record(self, sender: str, recipients: list[str], *, channel_type: str = "email",
                       platform: str | None = None, now: dt.datetime | None = None) -> Decision:
@@ -76,7 +87,7 @@ class Decider:
         return self._judge(record)
 
     def _recipients(self, request: PolicyRequest) -> list[str]:
-        recipient = normalize_email(request.recipient) if request.recipient else ""
+        recipient = address(request.recipient) if request.recipient else ""
         if request.state == "RCPT":
             if request.instance and recipient:
                 seen = self._instances.setdefault(request.instance, [])

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaperone.directory.normalize import normalize_email
-from chaperone.gateway.decide import SEVERITY, Decision
+from chaperone.gateway.decide import SEVERITY, Decision, address
 from chaperone.gateway.protocol import PolicyRequest
 from chaperone.ingest.record import stable_id
 from chaperone.lake import decisions
@@ -100,7 +100,7 @@ def fold(message: Waiting, request: PolicyRequest, decision: Decision) -> Waitin
      whole) = message
     called = decision.intended or decision.action
     if request.recipient:
-        recipient = normalize_email(request.recipient)
+        recipient = address(request.recipient)
         if recipient not in recipients:
             recipients, calls = (*recipients, recipient), (*calls, called)
         elif SEVERITY[called] > SEVERITY[calls[index := recipients.index(recipient)]]:

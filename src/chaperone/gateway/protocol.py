@@ -65,7 +65,12 @@ def parse(block: bytes) -> PolicyRequest:
     )
 
 
+DUNNO_ANSWER = b"action=DUNNO\n\n"
+
+
 def answer(action: str) -> bytes:
     """The response for one action (newlines in the action text are removed)."""
+    if action == DUNNO:  # most answers
+        return DUNNO_ANSWER
     clean = " ".join(action.split())
     return f"action={clean}\n\n".encode()
