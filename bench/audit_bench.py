@@ -2,7 +2,7 @@
 
 Generates (seeded, so every run judges the same data) a district as ``AuditInputs``
 (~200,000 addresses of ~120,000 people, five platforms, guardian links) and N records
-written straight into a lake (``records/day=YYYY-MM-DD/*.parquet``) by DuckDB, then
+written straight into a lake (``records/month=YYYY-MM/*.parquet``) by DuckDB, then
 measures, over the same lake and inputs:
 
 a. ``duckdb_engine.run`` with the built-in 9052 pack's enabled rules; its first run in a
@@ -355,9 +355,9 @@ def write_lake(layout: LakeLayout, district: District, count: int, seed: int) ->
                        'jsonl' AS source_kind,
                        'bench.jsonl#' || i AS source_ref,
                        CAST([] AS VARCHAR[]) AS defects,
-                       CAST(timezone('UTC', occurred_at) AS DATE) AS day
+                       strftime(timezone('UTC', occurred_at), '%Y-%m') AS month
                 FROM r
-            ) TO '{layout.records}' (FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)
+            ) TO '{layout.records}' (FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE)
         """)
     check_schema(layout)
 
@@ -382,7 +382,7 @@ def sample_lake(layout: LakeLayout, target: LakeLayout, count: int) -> None:
         db.execute(f"""
             COPY (SELECT * FROM read_parquet('{layout.record_glob()}', hive_partitioning = true)
                   WHERE {index_below(count)})
-            TO '{target.records}' (FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)
+            TO '{target.records}' (FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE)
         """)
 
 
@@ -397,7 +397,7 @@ def lake_stats(layout: LakeLayout) -> str:
     size = sum(f.stat().st_size for f in files)
     with connect() as db:
         (count, platform_set, days) = db.execute(
-            f"SELECT count(*), count(platform), count(DISTINCT day) FROM read_parquet("
+            f"SELECT count(*), count(platform), count(DISTINCT occurred_at::DATE) FROM read_parquet("
             f"'{layout.record_glob()}', hive_partitioning = true)"
         ).fetchone() or (0, 0, 0)
     return (
@@ -636,7 +636,7 @@ def measure_python(args: argparse.Namespace, layout: LakeLayout, district: Distr
     count = min(args.python_sample, args.records)
     with connect() as db:
         records = db.sql(
-            f"SELECT * EXCLUDE (day) FROM read_parquet('{layout.record_glob()}', "
+            f"SELECT * EXCLUDE (month) FROM read_parquet('{layout.record_glob()}', "
             f"hive_partitioning = true) WHERE {index_below(count)}"
         ).to_arrow_table().to_pylist()
     seconds, rows = timed(1, lambda: python_engine.run(records, district.inputs, windows))

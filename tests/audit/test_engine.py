@@ -45,7 +45,7 @@ def keys(layout: LakeLayout, since: dt.date | None = None,
 
 def test_every_record_has_its_own_key_the_same_in_every_read(tmp_path: Path) -> None:
     day = dt.datetime(2026, 9, 14, 13, tzinfo=dt.UTC)
-    layout = lake(tmp_path, [[record(n, day + dt.timedelta(days=n % 3)) for n in range(6)],
+    layout = lake(tmp_path, [[record(n, day + dt.timedelta(days=31 * (n % 3))) for n in range(6)],
                              [record(n, day) for n in range(6, 9)]])
     assert len(list(layout.records.glob("*/*.parquet"))) >= 4
     first, again = keys(layout), keys(layout)
@@ -53,12 +53,13 @@ def test_every_record_has_its_own_key_the_same_in_every_read(tmp_path: Path) -> 
     assert len({key for _id, key in first}) == 9
 
 
-def test_the_view_reads_only_the_days_a_window_can_touch(tmp_path: Path) -> None:
-    day = dt.datetime(2026, 9, 14, 13, tzinfo=dt.UTC)
-    layout = lake(tmp_path, [[record(n, day + dt.timedelta(days=n)) for n in range(10)]])
-    # local dates 09-17..09-18, with a day's margin either side in UTC partitions
-    found = keys(layout, dt.date(2026, 9, 17), dt.date(2026, 9, 18))
-    assert len(found) == 4
+def test_the_view_reads_only_the_months_a_window_can_touch(tmp_path: Path) -> None:
+    layout = lake(tmp_path, [[record(n, dt.datetime(2026, 1 + n, 15, 13, tzinfo=dt.UTC))
+                              for n in range(10)]])
+    # local dates 05-31..06-01, with a day's margin either side: the May and June files
+    assert len(keys(layout, dt.date(2026, 5, 31), dt.date(2026, 6, 1))) == 2
+    assert len(keys(layout, dt.date(2026, 3, 10), dt.date(2026, 3, 20))) == 1
+    assert len(keys(layout, dt.date(2026, 9, 1))) == 3  # August (from the 31st) to October
     assert keys(lake_path(tmp_path / "empty")) == []
 
 

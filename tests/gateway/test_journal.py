@@ -142,7 +142,7 @@ def test_a_flush_publishes_every_decision_and_the_stopped_mail_as_records(
     assert record["record_id"] == logged[1]["record_id"]
     assert record["recipients"] == ["s1@students.district.k12.us"]  # only whom it stopped
     assert (record["source_kind"], record["source_ref"]) == ("gateway", "gateway:m1")
-    assert "day" in record  # the records table's day partitions
+    assert "month" in record  # the records table's month partitions
 
 
 def test_publishing_a_batch_again_adds_nothing(layout: LakeLayout, tmp_path: Path) -> None:

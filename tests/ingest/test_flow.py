@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -82,21 +83,43 @@ def test_the_same_message_in_two_silos_is_stored_once(
     assert len(lake_rows(settings)) == 1
 
 
-def test_records_are_partitioned_by_day_and_no_staging_file_remains(
+def test_records_are_partitioned_by_utc_month_and_no_staging_file_remains(
     cli: Cli, tmp_path: Path, settings: Settings
 ) -> None:
     box = write(
         tmp_path / "box.mbox",
         mbox(
             message(message_id="<a@x>", date="Mon, 14 Sep 2026 09:00:00 -0400"),
-            message(message_id="<b@x>", date="Tue, 15 Sep 2026 23:30:00 -0400"),
+            message(message_id="<b@x>", date="Wed, 30 Sep 2026 23:30:00 -0400"),
         ),
     )
     ingest(cli, "mbox", box)
     lake = settings.home / "lake"
-    days = sorted(p.name for p in (lake / "records").iterdir())
-    assert days == ["day=2026-09-14", "day=2026-09-16"]  # partitions are UTC days
+    months = sorted(p.name for p in (lake / "records").iterdir())
+    assert months == ["month=2026-09", "month=2026-10"]  # 30 Sep 23:30 -04:00 is 1 Oct UTC
     assert list((lake / "_staging").rglob("*.parquet")) == []
+
+
+def test_a_lake_with_day_partitions_is_upgraded_to_months_on_the_next_write(
+    cli: Cli, tmp_path: Path, settings: Settings
+) -> None:
+    first = write(tmp_path / "one.mbox", mbox(message(message_id="<a@x>"), message(
+        message_id="<b@x>", date="Tue, 15 Sep 2026 23:30:00 -0400")))
+    ingest(cli, "mbox", first)
+    records = settings.home / "lake" / "records"
+    month = records / "month=2026-09"
+    duckdb.sql(  # as an older version laid them out
+        f"COPY (SELECT *, strftime(occurred_at, '%Y-%m-%d') AS day FROM '{month}/*.parquet') "
+        f"TO '{records}' (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'part-old-{{i}}', "
+        "OVERWRITE_OR_IGNORE)"
+    )
+    shutil.rmtree(month)
+    assert sorted(p.name for p in records.iterdir()) == ["day=2026-09-14", "day=2026-09-16"]
+    again = write(tmp_path / "two.mbox", mbox(message(message_id="<a@x>"), message(
+        message_id="<c@x>")))
+    assert totals(cli.ok("ingest", "mbox", again, "--format", "json").out)["duplicates"] == 1
+    assert sorted(p.name for p in records.iterdir()) == ["month=2026-09"]
+    assert len(lake_rows(settings)) == 3
 
 
 def test_quarantine_lists_source_position_and_reason(cli: Cli, tmp_path: Path) -> None:

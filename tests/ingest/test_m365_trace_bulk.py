@@ -46,9 +46,17 @@ def load(
     return report, {str(r[0]): r[1:] for r in rows}, rejects
 
 
-def test_bytes_that_are_not_utf8_in_an_unused_column_still_reject_the_row(tmp_path: Path) -> None:
+def test_bytes_that_are_not_utf8_in_a_column_no_record_uses_lose_nothing(tmp_path: Path) -> None:
     data = (HEADER + "9/14/2026 1:02:11 PM,a@x.org,b@x.org,ok,Delivered,1,<m1@x>,1,,\n").encode()
     data += b"9/14/2026 1:02:11 PM,a@x.org,b@x.org,ok,Deliv\xff\xfeered,1,<m2@x>,1,,\n"
+    report, found, rejects = load(tmp_path, data)
+    assert sorted(found) == ["m1@x", "m2@x"]
+    assert (report.stored, rejects) == (2, [])
+
+
+def test_bytes_that_are_not_utf8_in_a_column_a_record_uses_reject_the_row(tmp_path: Path) -> None:
+    data = (HEADER + "9/14/2026 1:02:11 PM,a@x.org,b@x.org,ok,Delivered,1,<m1@x>,1,,\n").encode()
+    data += b"9/14/2026 1:02:11 PM,a@x.org,b\xff@x.org,ok,Delivered,1,<m2@x>,1,,\n"
     _report, found, rejects = load(tmp_path, data)
     assert list(found) == ["m1@x"]
     assert [position for position, _reason in rejects] == ["m365-trace:trace.csv#line 3"]

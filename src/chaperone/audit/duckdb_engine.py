@@ -19,7 +19,7 @@ from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import connect
 
 Row = dict[str, Any]
-MARGIN = dt.timedelta(days=1)  # UTC day partitions around local dates
+MARGIN = dt.timedelta(days=1)  # UTC partitions around local dates
 ROWS_PER_FILE = 2**32  # record_key = file number * ROWS_PER_FILE + row number in the file
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EPOCH_DAY = EPOCH.date()
@@ -28,16 +28,18 @@ EPOCH_DAY = EPOCH.date()
 def records_view(
     db: duckdb.DuckDBPyConnection, layout: LakeLayout, since: dt.date | None, until: dt.date | None
 ) -> None:
-    """``records``: the lake, pruned to the day partitions a window can touch.
+    """``records``: the lake, pruned to the month partitions a window can touch.
 
     The files are listed once, so every read of the view in one query sees the same
     files (a writer may publish more meanwhile) and ``record_key`` (the file's place
     in that list and the row's place in the file) names the same record in each.
     """
-    files = sorted(
-        str(file) for file in layout.records.glob("*/*.parquet")
-        if _within(file.parent.name, since, until)
-    )
+    files = [
+        str(file)
+        for file in layout.record_files(
+            None if since is None else since - MARGIN, None if until is None else until + MARGIN
+        )
+    ]
     if not files:
         db.execute(
             "CREATE OR REPLACE TEMP VIEW records AS SELECT NULL::VARCHAR AS record_id, "
@@ -51,17 +53,8 @@ def records_view(
     db.execute(
         f"CREATE OR REPLACE TEMP VIEW records AS SELECT *, "
         f"file_index * {ROWS_PER_FILE} + file_row_number AS record_key FROM read_parquet("
-        f"[{listed}], hive_partitioning = true, union_by_name = true)"
+        f"[{listed}], hive_partitioning = false, union_by_name = true)"
     )
-
-
-def _within(folder: str, since: dt.date | None, until: dt.date | None) -> bool:
-    """Whether a UTC day partition (``day=YYYY-MM-DD``) can hold local dates since..until."""
-    try:
-        value = dt.date.fromisoformat(folder.removeprefix("day="))
-    except ValueError:
-        return True  # not a day folder: read it, as the lake's glob does
-    return (since is None or value >= since - MARGIN) and (until is None or value <= until + MARGIN)
 
 
 def run(

@@ -64,7 +64,11 @@ def run(
 
 
 def _records(spark: Any, layout: LakeLayout, since: dt.date | None, until: dt.date | None) -> None:
-    if not layout.has_records():
+    """``records``: the files of the partitions a window can touch (as the DuckDB engine)."""
+    files = layout.record_files(
+        None if since is None else since - MARGIN, None if until is None else until + MARGIN
+    )
+    if not files:
         spark.sql(
             "SELECT CAST(NULL AS STRING) AS record_id, CAST(NULL AS STRING) AS message_id, "
             "CAST(NULL AS TIMESTAMP) AS occurred_at, CAST(NULL AS STRING) AS channel_type, "
@@ -73,11 +77,7 @@ def _records(spark: Any, layout: LakeLayout, since: dt.date | None, until: dt.da
             "CAST(NULL AS BOOLEAN) AS has_media, CAST(NULL AS STRING) AS record_key WHERE false"
         ).createOrReplaceTempView("records")
         return
-    frame = spark.read.option("mergeSchema", "true").parquet(str(layout.records))
-    if since is not None:
-        frame = frame.where(frame.day >= since - MARGIN)
-    if until is not None:
-        frame = frame.where(frame.day <= until + MARGIN)
+    frame = spark.read.option("mergeSchema", "true").parquet(*(str(f) for f in files))
     frame.withColumn("record_key", frame.record_id).createOrReplaceTempView("records")
 
 

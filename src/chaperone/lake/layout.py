@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
@@ -22,8 +23,23 @@ class LakeLayout:
 
     @property
     def records(self) -> Path:
-        """``records/day=YYYY-MM-DD/part-*.parquet`` (UTC day of the record)."""
+        """``records/month=YYYY-MM/part-*.parquet`` (UTC month of the record)."""
         return self.root / "records"
+
+    def record_month(self, month: str) -> Path:
+        """The folder of one month's records (``YYYY-MM``)."""
+        return self.records / f"month={month}"
+
+    def record_files(
+        self, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[Path]:
+        """Every record file, in name order, of the partitions that can hold UTC dates
+        since..until (either end open)."""
+        return sorted(
+            file
+            for file in self.records.glob("*/*.parquet")
+            if _holds(file.parent.name, since, until)
+        )
 
     @property
     def decisions(self) -> Path:
@@ -95,6 +111,44 @@ class LakeLayout:
         folder = self.staging / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder
+
+
+def _holds(folder: str, since: dt.date | None, until: dt.date | None) -> bool:
+    """Whether a partition folder (``month=YYYY-MM``; ``day=YYYY-MM-DD`` from before
+    ``upgrade``) can hold dates since..until; any other folder is read."""
+    key, _, value = folder.partition("=")
+    try:
+        if key == "month":
+            first = dt.date.fromisoformat(value + "-01")
+            last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        elif key == "day":
+            first = last = dt.date.fromisoformat(value)
+        else:
+            return True
+    except ValueError:
+        return True
+    return (since is None or last >= since) and (until is None or first <= until)
+
+
+def upgrade(layout: LakeLayout) -> int:
+    """Move record files of day partitions (lakes written before monthly partitions)
+    into their months; the caller holds the lock. How many files moved.
+
+    Each file keeps its name with the day added (``part-….parquet`` to
+    ``part-…-DD.parquet``), so the files of one run on different days stay apart.
+    Each move is one rename: a reader sees every file once, in one place or the other.
+    """
+    moved = 0
+    for folder in sorted(layout.records.glob("day=*")) if layout.records.exists() else []:
+        day = folder.name.removeprefix("day=")
+        target = layout.record_month(day[:7])
+        target.mkdir(parents=True, exist_ok=True)
+        for file in sorted(folder.glob("*.parquet")):
+            os.replace(file, target / f"{file.stem}-{day[8:]}{file.suffix}")
+            moved += 1
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    return moved
 
 
 class LakeBusy(TimeoutError):

@@ -11,11 +11,11 @@ from chaperone.lake.writer import connect
 
 
 def records_view(db: duckdb.DuckDBPyConnection, layout: LakeLayout, name: str = "records") -> None:
-    """Define a view over every record file (hive-partitioned by day)."""
+    """Define a view over every record file."""
     if layout.has_records():
         db.execute(
             f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-            f"'{layout.record_glob()}', hive_partitioning = true, union_by_name = true)"
+            f"'{layout.record_glob()}', hive_partitioning = false, union_by_name = true)"
         )
     else:
         db.execute(

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from chaperone.ingest.record import COLUMNS, Rejected
-from chaperone.lake.layout import LakeLayout, publish
+from chaperone.lake.layout import LakeLayout, publish, upgrade
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -54,14 +54,16 @@ class LakeWriter:
     def __init__(
         self, layout: LakeLayout, run_id: str, *, days: Collection[str] | None = None
     ) -> None:
-        """``days`` (``YYYY-MM-DD``) limits the duplicate check to those day partitions.
+        """``days`` (``YYYY-MM-DD``) limits the duplicate check to their months.
 
         For a writer whose record ids cannot occur on another day (the gateway's are
         derived from the time of the decision), this spares reading the whole lake.
+        A lake with day partitions (older versions) is upgraded to months first.
         """
         self.layout = layout
         self.run_id = run_id
-        self._days = sorted(days) if days is not None else None
+        upgrade(layout)
+        self._months = sorted({d[:7] for d in days}) if days is not None else None
         self.db = connect()
         self._parts = 0
         self._known = False  # whether the temp table ``known`` holds the lake's record ids
@@ -91,7 +93,7 @@ class LakeWriter:
         many rows the query yields passes ``total``, and ``unique`` when no two of them
         share a record_id (one row per message id): the query then runs once, straight
         into the files, instead of being materialised, counted and deduplicated first.
-        ``sort=False`` leaves each day file's rows in no particular order, sparing a
+        ``sort=False`` leaves each month file's rows in no particular order, sparing a
         bulk load the sort of every row (readers never rely on the order).
         """
         known = self._known_ids()
@@ -105,7 +107,7 @@ class LakeWriter:
             else "QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY ordinal) = 1"
         )
         stored = self._publish_partitioned(
-            f"""SELECT {", ".join(COLUMNS)}, strftime(occurred_at, '%Y-%m-%d') AS day
+            f"""SELECT {", ".join(COLUMNS)}, strftime(occurred_at, '%Y-%m') AS month
             FROM {source} WHERE record_id NOT IN ({known}) {first}
             {"ORDER BY occurred_at, record_id" if sort else ""}"""
         )
@@ -136,9 +138,9 @@ class LakeWriter:
 
     def _record_files(self) -> str | None:
         """The record files the duplicate check reads (a DuckDB literal); None when none."""
-        if self._days is None:
+        if self._months is None:
             return _literal(self.layout.record_glob()) if self.layout.has_records() else None
-        folders = (self.layout.records / f"day={day}" for day in self._days)
+        folders = (self.layout.record_month(month) for month in self._months)
         files = [_literal(str(p)) for folder in folders for p in sorted(folder.glob("*.parquet"))]
         return f"[{', '.join(files)}]" if files else None
 
@@ -147,13 +149,14 @@ class LakeWriter:
         return int(row[0]) if row else 0
 
     def _publish_partitioned(self, query: str) -> int:
-        """Write the rows of a query (with a ``day``) as day files, publish them: how many."""
+        """Write the rows of a query (with a ``month``) as month files, publish them: how
+        many."""
         staging = self.layout.new_staging()
         self._parts += 1
         pattern = f"part-{self.run_id}-{self._parts:05d}-{{i}}"
         row = self.db.execute(
             f"COPY ({query}) TO '{staging}' "
-            f"(FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN '{pattern}', "
+            f"(FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN '{pattern}', "
             "COMPRESSION zstd, COMPRESSION_LEVEL 1)"  # level 1: as small here, and faster
         ).fetchone()
         written = int(row[0]) if row else 0

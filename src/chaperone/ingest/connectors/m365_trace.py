@@ -15,8 +15,8 @@ Every position (a record's ``source_ref``, a quarantined line) is the physical l
 of the file on which the row starts, the header being line 1.
 
 The load is set-based: DuckDB reads the CSV in parallel into ``trace_rows`` (one row
-per data row, in file order, checked, its recipients normalised), groups the usable
-rows by MessageId into ``trace_messages``, and the lake writer copies those out.
+per data row, in file order, checked, its recipients normalised); the lake writer
+groups the usable rows by MessageId and copies the messages out in one statement.
 Python sees only the rare address that is not ASCII, the rejected rows, and the
 line count that places DuckDB's rows on the file's lines (``csv_lines``).
 """
@@ -61,7 +61,7 @@ FRACTION = r"'(\.\d{6})\d+', '\1'"
 TIME_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 # What str.strip() removes from ASCII text (DuckDB's one-argument trim removes spaces only).
 ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
-TABLES = ("trace_rows", "trace_messages", "trace_shifts", "reject_errors", "reject_scans")
+TABLES = ("trace_rows", "trace_shifts", "reject_errors", "reject_scans")
 
 
 class M365TraceConnector(BulkConnector):
@@ -82,14 +82,16 @@ class M365TraceConnector(BulkConnector):
             lines = None
         if lines is None:  # or whose rows it cannot place on lines: read it with Python
             lines, unreadable = trace.read_slowly(path)
-        trace.group()
-        messages = _count(writer.db, "SELECT count(*) FROM trace_messages")
+        _fold_odd(writer.db)
+        messages = _count(
+            writer.db, "SELECT count(DISTINCT message_id) FROM trace_rows WHERE reason IS NULL"
+        )
         rejected = [
             Rejected(self.ref_line(source.name, line), reason)
             for line, reason in sorted(trace.rejected(lines) + unreadable)
         ]
         written = writer.write_query(
-            self._records_query(source.name, trace.with_lines(lines)),
+            self._records_query(source.name, trace.messages(lines)),
             total=messages,
             unique=True,
             sort=False,
@@ -175,28 +177,27 @@ class _Trace:
     def _csv(self, path: Path) -> str:
         """The data rows of the CSV with the columns a record needs.
 
-        Every column is still read, so a row is rejected (``reject_errors``) for the
-        same faults as when all are kept, such as bytes that are not UTF-8 in a column
-        unused here.
+        Only those columns are kept, so only they are decoded: a row with bytes that
+        are not UTF-8 in a column no record uses is still read (as Python's reader,
+        which replaces them, reads it). A row with too many or too few cells, or bad
+        bytes in a column used, is rejected (``reject_errors``).
         """
         types = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in self.header) + "}"
         wanted = {c.lower() for c in self.names.values()}
         kept = ", ".join(_ident(n) for n in self.header if n.lower() in wanted)
-        others = [n for n in self.header if n.lower() not in wanted]
-        read = " AND ".join(f"strlen({_ident(n)}) IS DISTINCT FROM -1" for n in others)
         return f"""(SELECT {kept} FROM read_csv({_literal(str(path))}, header = true,
             auto_detect = false, columns = {types}, delim = ',', quote = '"', escape = '"',
             null_padding = true, ignore_errors = true, store_rejects = true,
             rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
-            max_line_size = 10000000)
-            WHERE {read or "true"})"""
+            max_line_size = 10000000))"""
 
     def _rows(self, rows: str) -> str:
         """Each data row checked, its recipients normalised, in file order (``rowid``).
 
         ASCII addresses are normalised exactly as ``normalize_addr_spec`` does; ``odd``
         marks a row whose recipients are not all ASCII, which ``_fold_odd`` normalises
-        in Python after grouping. The sender is normalised per message, in ``group``.
+        in Python before grouping. An ASCII sender is normalised per message, in
+        ``messages``.
         """
         sender, recipients = self.col("sender"), self.col("recipients")
         received = self.col("received")
@@ -223,29 +224,6 @@ class _Trace:
                    {_occurred_at(received)} AS occurred_at
             FROM {rows})"""
 
-    def group(self) -> None:
-        """``trace_messages``: the usable rows of each MessageId as one message.
-
-        The earliest time, the first row's sender (as written) and subject, the
-        recipients; ``first_row`` is the message's first usable row. ``with_lines``
-        finishes the sender and the recipients on the way into the lake.
-        """
-        recipients = (
-            "flatten(list(recipient))"
-            if self.packed
-            else "list(recipient) FILTER (WHERE recipient IS NOT NULL)"
-        )
-        self.db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE trace_messages AS
-            SELECT message_id, min(rowid) AS first_row,
-                   min(occurred_at)::TIMESTAMPTZ AS occurred_at,
-                   arg_min(sender, rowid) AS sender,
-                   nullif(trim(arg_min(subject, rowid)), '') AS subject,
-                   coalesce({recipients}, []) AS recipients
-            FROM trace_rows WHERE reason IS NULL GROUP BY message_id"""
-        )
-        _fold_odd(self.db)
-
     def rejected(self, lines: LineMap) -> list[tuple[int, str]]:
         """The lines DuckDB could not read and the rows that are unusable, with why."""
         unusable = self.db.execute(
@@ -259,18 +237,33 @@ class _Trace:
             (int(line), str(reason)) for line, reason in unreadable
         ]
 
-    def with_lines(self, lines: LineMap) -> str:
-        """``trace_messages`` as records need it: the sender normalised, the recipients
-        distinct and sorted, and the ``line`` of the message's first row."""
+    def messages(self, lines: LineMap) -> str:
+        """The usable rows of each MessageId as one message, as records need it.
+
+        The earliest time, the first row's sender (normalised) and subject, the
+        recipients distinct and sorted, and the ``line`` of the message's first row
+        (``first_row``). Grouping feeds the lake writer straight, with no table between.
+        """
+        recipients = (
+            "flatten(list(recipient))"
+            if self.packed
+            else "list(recipient) FILTER (WHERE recipient IS NOT NULL)"
+        )
+        grouped = f"""(SELECT message_id, min(rowid) AS first_row,
+                   min(occurred_at)::TIMESTAMPTZ AS occurred_at,
+                   arg_min(sender, rowid) AS sender,
+                   nullif(trim(arg_min(subject, rowid)), '') AS subject,
+                   coalesce({recipients}, []) AS recipients
+            FROM trace_rows WHERE reason IS NULL GROUP BY message_id)"""
         columns = (
             f"m.message_id, m.first_row, m.occurred_at, {_address('m.sender')} AS sender, "
             f"m.subject, {_sorted_distinct('m.recipients')} AS recipients"
         )
         if not lines.steps:
-            return f"(SELECT {columns}, m.first_row + 2 AS line FROM trace_messages m)"
+            return f"(SELECT {columns}, m.first_row + 2 AS line FROM {grouped} m)"
         return (
             f"(SELECT {columns}, m.first_row + 2 + coalesce(s.shift, 0) AS line "
-            "FROM trace_messages m ASOF LEFT JOIN trace_shifts s ON m.first_row >= s.first)"
+            f"FROM {grouped} m ASOF LEFT JOIN trace_shifts s ON m.first_row >= s.first)"
         )
 
     def drop(self) -> None:
@@ -347,36 +340,39 @@ def _odd(expression: str) -> str:
 
 
 def _fold_odd(db: duckdb.DuckDBPyConnection) -> None:
-    """Normalise the rare message with a non-ASCII address with ``normalize_addr_spec``,
-    as the directory does (``str.casefold`` and ``str.strip``), as if before grouping:
-    the recipients are then deduplicated and sorted again."""
-    odd = db.execute(
-        f"SELECT message_id, sender, recipients FROM trace_messages WHERE {_odd('sender')} "
-        "OR message_id IN (SELECT message_id FROM trace_rows WHERE odd AND reason IS NULL)"
-    )
-    rows = odd.fetchall()
+    """Normalise the rare usable row with an address that is not ASCII with
+    ``normalize_addr_spec``, as the directory does (``str.casefold`` and ``str.strip``),
+    before the rows are grouped: a message's recipients are deduplicated and sorted
+    after it."""
+    rows = db.execute(
+        f"SELECT rowid, sender, recipient FROM trace_rows WHERE reason IS NULL "
+        f"AND (odd OR {_odd('sender')})"
+    ).fetchall()
     if not rows:
         return
+    packed = any(isinstance(address, list) for _r, _s, address in rows)
+    recipient = pa.list_(pa.string()) if packed else pa.string()
     fixed = pa.table(
         {
-            "message_id": [m for m, _s, _r in rows],
-            "sender": [normalize_addr_spec(s) for _m, s, _r in rows],
-            "recipients": [sorted({normalize_addr_spec(a) for a in r}) for _m, _s, r in rows],
+            "row": [r for r, _s, _a in rows],
+            "sender": [normalize_addr_spec(s) for _r, s, _a in rows],
+            "recipient": [_folded(address) for _r, _s, address in rows],
         },
-        schema=pa.schema(
-            [
-                ("message_id", pa.string()),
-                ("sender", pa.string()),
-                ("recipients", pa.list_(pa.string())),
-            ]
-        ),
+        schema=pa.schema([("row", pa.int64()), ("sender", pa.string()), ("recipient", recipient)]),
     )
     db.register("trace_folded", fixed)
     db.execute(
-        "UPDATE trace_messages SET sender = f.sender, recipients = f.recipients "
-        "FROM trace_folded f WHERE trace_messages.message_id = f.message_id"
+        "UPDATE trace_rows SET sender = f.sender, recipient = f.recipient "
+        "FROM trace_folded f WHERE trace_rows.rowid = f.row"
     )
     db.unregister("trace_folded")
+
+
+def _folded(address: str | list[str] | None) -> str | list[str] | None:
+    """One row's recipient (or packed recipients) normalised."""
+    if isinstance(address, list):
+        return [normalize_addr_spec(a) for a in address]
+    return None if address is None else normalize_addr_spec(address)
 
 
 def _python_rows(path: Path, names: list[str]) -> tuple[pa.Table, list[int], list[tuple[int, str]]]:
