@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chaperone.directory.normalize import normalize_addr_spec
-from chaperone.ingest.email_message import normalized_addresses, plain_addr_specs
+from chaperone.ingest.addresses import normalized_addresses, plain_addr_specs
 from chaperone.ingest.record import utf8
 
 EXAMPLES = settings(max_examples=500, deadline=None)

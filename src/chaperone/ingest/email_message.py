@@ -3,8 +3,7 @@
 Headers are read as the standard library's header-only parse with its modern policy
 (``email.policy.default``) reads them (``headers.read_headers``); the MIME structure is
 scanned by ``mime.scan`` for attachments and images without decoding any body.
-Plain address lists are read by a strict fast path that gives what
-``email.utils.getaddresses`` gives; anything else goes to ``getaddresses``.
+Address lists are read by ``addresses.normalized_addresses``.
 """
 
 from __future__ import annotations
@@ -19,15 +18,15 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
-from chaperone.directory.normalize import normalize_addr_spec
+from chaperone.ingest.addresses import normalized_addresses
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.headers import read_headers
 from chaperone.ingest.mapped import FileChanged, Slice
@@ -58,19 +57,6 @@ _USUAL_DATE = re.compile(
 )
 RECIPIENT_HEADERS = ("to", "cc", "bcc")
 MAILBOX_HEADERS = ("delivered-to", "x-original-to")
-# A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,
-# every phrase word RFC 5322 atext (dots allowed) or a quoted string of printable ASCII
-# without backslash or line break ("Ito, Dana"), with folding white space around words
-# and items. No comments, groups, routes, backslashes or non-ASCII.
-_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-_DOT_ATOM = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
-_ADDR_SPEC = rf"{_DOT_ATOM}@{_DOT_ATOM}"
-_FWS = r"[ \t\r\n]"
-_WORD = rf'(?:[.{_ATEXT}]+|"[ \t!#-\[\]-~]*")'
-_PLAIN_ITEM = re.compile(  # one item and the comma after it, or the end of the value
-    rf"{_FWS}*(?:(?:(?:{_WORD}(?:{_FWS}+{_WORD})*{_FWS}*)?<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}*)?"
-    r"(?:,|\Z)"
-)
 
 
 def read_message(
@@ -157,51 +143,6 @@ def _addresses(headers: dict[str, list[str]], names: tuple[str, ...]) -> tuple[s
         if found:
             values += found
     return normalized_addresses(tuple(values)) if values else ()
-
-
-@functools.lru_cache(maxsize=16384)
-def normalized_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    """The distinct addresses of address-list header values, normalised, in order.
-
-    The addr-specs ``getaddresses`` finds (through ``plain_addr_specs`` when the values
-    are plain), each as ``normalize_addr_spec`` leaves it; those without an ``@`` are
-    dropped. Cached: a mailbox repeats its correspondents' headers.
-    """
-    specs = plain_addr_specs(values)
-    if specs is None:
-        specs = [address for _display, address in getaddresses(values)]
-    found: dict[str, None] = {}
-    for address in specs:
-        normalized = utf8(normalize_addr_spec(address))
-        if "@" in normalized:
-            found[normalized] = None
-    return tuple(found)
-
-
-def plain_addr_specs(values: Sequence[str]) -> list[str] | None:
-    """The addr-specs of address-list header values, when every value is a plain list.
-
-    Plain: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items, the phrase
-    of RFC 5322 atext words (dots allowed) and simple quoted strings (no backslash or
-    line break), folding white space around words and items, empty items allowed. For
-    those this is what ``email.utils.getaddresses`` gives, less its empty entries.
-    Anything else — comments, groups, routes, backslashes, non-ASCII, two addresses
-    without a comma — gives None: ask ``getaddresses``.
-    """
-    found: list[str] = []
-    for value in values:
-        position = 0
-        while True:
-            match = _PLAIN_ITEM.match(value, position)
-            if match is None:
-                return None
-            spec = match.group(1) or match.group(2)
-            if spec:
-                found.append(spec)
-            position = match.end()
-            if position >= len(value):  # after the last item (or an empty one after a comma)
-                break
-    return found
 
 
 def _sender(headers: dict[str, list[str]]) -> str | None:

@@ -1,0 +1,74 @@
+"""Address-list header values to the distinct, normalised addresses a record keeps.
+
+``email.utils.getaddresses`` reads any list; a strict fast path reads the plain lists
+almost every message has and gives exactly what ``getaddresses`` gives for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from email.utils import getaddresses
+
+from chaperone.directory.normalize import normalize_addr_spec
+from chaperone.ingest.record import utf8
+
+# A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,
+# every phrase word RFC 5322 atext (dots allowed) or a quoted string of printable ASCII
+# without backslash or line break ("Ito, Dana"), with folding white space around words
+# and items. No comments, groups, routes, backslashes or non-ASCII.
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_DOT_ATOM = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
+_ADDR_SPEC = rf"{_DOT_ATOM}@{_DOT_ATOM}"
+_FWS = r"[ \t\r\n]"
+_WORD = rf'(?:[.{_ATEXT}]+|"[ \t!#-\[\]-~]*")'
+_PLAIN_ITEM = re.compile(  # one item and the comma after it, or the end of the value
+    rf"{_FWS}*(?:(?:(?:{_WORD}(?:{_FWS}+{_WORD})*{_FWS}*)?<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}*)?"
+    r"(?:,|\Z)"
+)
+
+
+@functools.lru_cache(maxsize=16384)
+def normalized_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The distinct addresses of address-list header values, normalised, in order.
+
+    The addr-specs ``getaddresses`` finds (through ``plain_addr_specs`` when the values
+    are plain), each as ``normalize_addr_spec`` leaves it; those without an ``@`` are
+    dropped. Cached: a mailbox repeats its correspondents' headers.
+    """
+    specs = plain_addr_specs(values)
+    if specs is None:
+        specs = [address for _display, address in getaddresses(values)]
+    found: dict[str, None] = {}
+    for address in specs:
+        normalized = utf8(normalize_addr_spec(address))
+        if "@" in normalized:
+            found[normalized] = None
+    return tuple(found)
+
+
+def plain_addr_specs(values: Sequence[str]) -> list[str] | None:
+    """The addr-specs of address-list header values, when every value is a plain list.
+
+    Plain: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items, the phrase
+    of RFC 5322 atext words (dots allowed) and simple quoted strings (no backslash or
+    line break), folding white space around words and items, empty items allowed. For
+    those this is what ``email.utils.getaddresses`` gives, less its empty entries.
+    Anything else — comments, groups, routes, backslashes, non-ASCII, two addresses
+    without a comma — gives None: ask ``getaddresses``.
+    """
+    found: list[str] = []
+    for value in values:
+        position = 0
+        while True:
+            match = _PLAIN_ITEM.match(value, position)
+            if match is None:
+                return None
+            spec = match.group(1) or match.group(2)
+            if spec:
+                found.append(spec)
+            position = match.end()
+            if position >= len(value):  # after the last item (or an empty one after a comma)
+                break
+    return found
