@@ -551,8 +551,8 @@ def summary(mbox: dict[str, Rate], trace: dict[str, Rate], sampled: bool) -> Non
 
 def reading(messages: int) -> str:
     """How chaperone reads a mailbox of this many messages: here, or in worker processes."""
-    workers = min(email_message.available_cpus(), email_message.MAX_WORKERS)
-    if messages < email_message.PARALLEL_MIN_MESSAGES or workers < 2:
+    workers = email_message.worker_count(messages)
+    if not workers:
         return "messages parsed in this process"
     return f"messages parsed by {workers} worker processes, the lake written in this one"
 

@@ -64,12 +64,30 @@ def read_both(
     return parallel, list(read(source))
 
 
+@pytest.mark.parametrize(
+    ("cpus", "messages", "workers"),
+    [
+        (1, 100_000, 0),
+        (2, 100_000, 0),  # one CPU left for workers: this process reads faster alone
+        (3, 100_000, 2),
+        (4, 100_000, 3),
+        (16, 100_000, 4),
+        (16, 29_999, 0),
+    ],
+)
+def test_workers_only_with_a_cpu_each_for_two_of_them(
+    cpus: int, messages: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(email_message, "available_cpus", lambda: cpus)
+    assert email_message.worker_count(messages) == workers
+
+
 @pytest.mark.usefixtures("small_chunks")
 def test_an_mbox_read_by_workers_equals_one_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if email_message.available_cpus() < 2:
-        monkeypatch.setattr(email_message, "available_cpus", lambda: 2)
+    if email_message.available_cpus() < 3:
+        monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
     source = tmp_path / "box.mbox"
     source.write_bytes(mbox(*varied(150)))
     parallel, here = read_both(MboxConnector(CONTEXT).read, source, monkeypatch)
@@ -83,8 +101,8 @@ def test_an_mbox_read_by_workers_equals_one_read_here(
 def test_a_maildir_read_by_workers_equals_one_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if email_message.available_cpus() < 2:
-        monkeypatch.setattr(email_message, "available_cpus", lambda: 2)
+    if email_message.available_cpus() < 3:
+        monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
     root = tmp_path / "Maildir"
     (root / "cur").mkdir(parents=True)
     for index, data in enumerate(varied(60)):
@@ -98,7 +116,7 @@ def test_a_maildir_read_by_workers_equals_one_read_here(
 def test_without_workers_the_chunks_are_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(email_message, "available_cpus", lambda: 2)
+    monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
     monkeypatch.setattr(email_message, "START_METHOD", "no-such-start-method")
     source = tmp_path / "box.mbox"
     source.write_bytes(mbox(*varied(30)))
@@ -129,7 +147,7 @@ def test_ingest_refuses_to_run_inside_a_starting_worker(
 
 WORKERS_RUN = (
     "import chaperone.ingest.email_message as m; m.PARALLEL_MIN_MESSAGES = 0; "
-    "m.CHUNK_MESSAGES = 40; m.available_cpus = lambda: 2; "
+    "m.CHUNK_MESSAGES = 40; m.available_cpus = lambda: 3; "
     "from chaperone.cli import main; main()"
 )
 
