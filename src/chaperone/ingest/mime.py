@@ -128,11 +128,20 @@ def _part(
         _scan(content_type, body, found, limits, depth)
         return
     disposition = headers.get("content-disposition", "")
-    named = "filename" in params(disposition) or "name" in params(content_type)
     main = mime.split("/", 1)[0]
-    if disposition.lower().startswith("attachment") or named or main not in ("text", ""):
+    if (
+        main not in ("text", "")
+        or disposition.lower().startswith("attachment")
+        or _has_param(disposition, "filename")
+        or _has_param(content_type, "name")
+    ):
         found.attachments += 1
         found.has_image = found.has_image or main == "image"
+
+
+def _has_param(value: str, key: str) -> bool:
+    """Whether a header value has a ``name`` or ``filename`` parameter (most have neither)."""
+    return "name" in value.lower() and key in params(value)
 
 
 def split_parts(
