@@ -16,10 +16,11 @@ import re
 
 # feedparser.headerRE: an envelope line, a field name and its colon, or a continuation.
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
-# The usual block, where the rules below come to one pattern: LF line ends only, every
-# line a named field or a continuation of one, then the blank line (or the end).
-_PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*\n(?:[ \t][^\r\n]*\n)*)*\n?")
-_PLAIN_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\n[ \t][^\r\n]*)*)\n")
+# The usual block, where the rules below come to one pattern: LF line ends only (no CR
+# anywhere, so "." is any character but LF), every line a named field or a continuation
+# of one, then the blank line (or the end); and in it, a field and its continuations.
+_PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:.*\n(?:[ \t].*\n)*)*\n?")
+_PLAIN_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 
 Field = tuple[str, str]
 
@@ -33,7 +34,7 @@ def read_headers(block: bytes) -> tuple[list[Field], list[str]]:
     ``From `` line. Values keep their folding line breaks, without the last one.
     """
     text = block.decode("ascii", "surrogateescape")
-    if _PLAIN_BLOCK.fullmatch(text):
+    if "\r" not in text and _PLAIN_BLOCK.fullmatch(text):
         return _PLAIN_FIELD.findall(text), []
     lines = io.StringIO(text, newline="").readlines()
     defects: list[str] = []
