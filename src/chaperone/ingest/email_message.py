@@ -283,8 +283,7 @@ def read_job(job: Job, *, context: IngestContext, kind: str, mailbox: bool) -> I
     if isinstance(job, Rejected):
         return job
     if isinstance(job, Slice):
-        ref, data = job.ref, job.file.read(job.start, job.end)
-        from_line = job.file.read(job.line, job.start)
+        ref, (data, from_line) = job.ref, job.file.message(job)
     else:
         ref, data, from_line = job
     return read_message(

@@ -27,9 +27,10 @@ class MappedFile:
     path: str
     identity: tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
 
-    def read(self, start: int, end: int) -> bytes:
-        """The bytes from ``start`` to ``end``, from this process's mapping of the file."""
-        return _mapping(self)[start:end]
+    def message(self, job: Slice) -> tuple[bytes, bytes]:
+        """A slice's message and the ``From `` line before it, from this process's mapping."""
+        data = _mapping(self)
+        return data[job.start : job.end], data[job.line : job.start]
 
 
 class Slice(NamedTuple):
