@@ -397,8 +397,8 @@ def lake_stats(layout: LakeLayout) -> str:
     size = sum(f.stat().st_size for f in files)
     with connect() as db:
         (count, platform_set, days) = db.execute(
-            f"SELECT count(*), count(platform), count(DISTINCT occurred_at::DATE) FROM read_parquet("
-            f"'{layout.record_glob()}', hive_partitioning = true)"
+            "SELECT count(*), count(platform), count(DISTINCT occurred_at::DATE) "
+            f"FROM read_parquet('{layout.record_glob()}', hive_partitioning = true)"
         ).fetchone() or (0, 0, 0)
     return (
         f"{count:,} records in {len(files):,} files over {days} days, {size / 1e6:,.0f} MB; "
