@@ -432,7 +432,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--trace-days",
         type=int,
         default=365,
-        help="days the trace spans, one lake partition each (Get-MessageTrace covers 10)",
+        help="days the trace spans (Get-MessageTrace covers 10; the lake keeps a file per month)",
     )
     parser.add_argument(
         "--sample", type=int, default=10_000, help="time the Python baselines on the first K"
