@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import os
 import time
@@ -35,7 +34,6 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaperone.directory.normalize import normalize_email
 from chaperone.gateway.decide import SEVERITY, Decision, address
 from chaperone.gateway.protocol import PolicyRequest
 from chaperone.ingest.record import stable_id
@@ -53,7 +51,7 @@ class Message(NamedTuple):
 
     key: str
     started: float  # time.monotonic() of its first request
-    occurred_at: dt.datetime
+    occurred_at: int  # microseconds since the epoch (UTC) of its first request
     sender: str  # as Postfix sent it (normalised when written)
     instance: str
     queue_id: str
@@ -82,13 +80,13 @@ class Message(NamedTuple):
 # A message while it waits in memory: Message's fields, in order, as a plain tuple. The
 # garbage collector stops tracking plain tuples of plain values (not NamedTuples), so the
 # thousands of messages waiting for their END-OF-MESSAGE cost no collection pauses.
-Waiting = tuple[str, float, dt.datetime, str, str, str, str, str, str, bool,
+Waiting = tuple[str, float, int, str, str, str, str, str, str, bool,
                 tuple[str, ...], tuple[str, ...], str, str, tuple[str, ...], str, bool]
 
 
 def first(key: str, request: PolicyRequest, monitor: bool) -> Waiting:
     """A message seen for the first time."""
-    return (key, time.monotonic(), dt.datetime.now(dt.UTC), request.sender, request.instance,
+    return (key, time.monotonic(), time.time_ns() // 1000, request.sender, request.instance,
             request.queue_id, request.client_address, request.client_name,
             request.sasl_username, monitor, (), (), "DUNNO", "", (), "RCPT", False)
 
@@ -122,7 +120,9 @@ def decision_table(messages: list[Waiting]) -> pa.Table:
     """Messages as rows of the decisions table (those that reached a recipient).
 
     Built column by column from the transposed tuples: this runs in the flush thread,
-    and the less Python it runs, the less the event loop waits for the GIL.
+    and the less Python it runs, the less the event loop waits for the GIL (times stay
+    integers until Arrow converts them all at once; senders are normalised with the
+    Decider's memo, which already holds them).
     """
     kept = [m for m in messages if m[10]]  # recipients
     if not kept:
@@ -132,13 +132,13 @@ def decision_table(messages: list[Waiting]) -> pa.Table:
     stopped = [Message(*m).stopped() if m[12] in decisions.STOPPING else [] for m in kept]
     n = len(kept)
     columns: dict[str, Sequence[Any]] = {
-        "record_id": [stable_id("gateway", key, when.isoformat())
+        "record_id": [stable_id("gateway", key, str(when))
                       for key, when in zip(keys, occurred, strict=True)],
         "message_id": [q or None for q in queue_ids],
-        "occurred_at": occurred,
+        "occurred_at": pa.array(occurred, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         "channel_type": ["email"] * n,
         "platform": [None] * n,
-        "sender": [normalize_email(s) if s else "" for s in senders],
+        "sender": [address(s) if s else "" for s in senders],
         "recipients": recipients,
         "subject": [None] * n,
         "has_media": [False] * n,
