@@ -136,7 +136,9 @@ def upgrade(layout: LakeLayout) -> int:
 
     Each file keeps its name with the day added (``part-….parquet`` to
     ``part-…-DD.parquet``), so the files of one run on different days stay apart.
-    Each move is one rename: a reader sees every file once, in one place or the other.
+    Each move is one rename, so no file is ever half there; a reader that lists the
+    folders while files move may find one in both places or in neither, for that read
+    only (this happens once per lake, on the first write after the upgrade).
     """
     moved = 0
     for folder in sorted(layout.records.glob("day=*")) if layout.records.exists() else []:
