@@ -313,14 +313,15 @@ class FactsIndex:
         return found
 
 
-def record_facts(
-    record: Mapping[str, Any], inputs: AuditInputs, index: FactsIndex | None = None
-) -> list[FactRow]:
-    """Facts rows of one record (keys are vocabulary field names), one per party person."""
-    index = index or FactsIndex(inputs, eager=False)
+Parties = dict[str, list[Any]]  # person id -> [population, is sender, owned]
+
+
+def record_parties(record: Mapping[str, Any], index: FactsIndex) -> tuple[Parties, list[Reach]]:
+    """The persons taking part in a record, and what each of its addresses reaches
+    (the sender's first)."""
     of = index.of
     reached = [of(record["sender"]), *map(of, record["recipients"])]
-    parties: dict[str, list[Any]] = {}  # person id -> [population, is sender, owned]
+    parties: Parties = {}
     is_sender = True  # the first address is the sender's
     for persons, _platform in reached:
         for party in persons:
@@ -331,9 +332,20 @@ def record_facts(
                 entry[1] = entry[1] or is_sender
                 entry[2] = entry[2] and party.owned
         is_sender = False
-    if not parties:
+    return parties, reached
+
+
+def record_facts(
+    record: Mapping[str, Any], inputs: AuditInputs, index: FactsIndex | None = None,
+    parties: tuple[Parties, list[Reach]] | None = None,
+) -> list[FactRow]:
+    """Facts rows of one record (keys are vocabulary field names), one per party person
+    (``parties``: what ``record_parties`` found, when the caller has it already)."""
+    index = index or FactsIndex(inputs, eager=False)
+    found, reached = parties or record_parties(record, index)
+    if not found:
         return []
-    shared = _record_level(record, index, parties, reached)
+    shared = _record_level(record, index, found, reached)
     return [
         {
             **shared,
@@ -342,14 +354,14 @@ def record_facts(
             "subject.is_sender": sender,
             "subject.account_district_owned": owned,
         }
-        for person_id, (population, sender, owned) in sorted(parties.items())
+        for person_id, (population, sender, owned) in sorted(found.items())
     ]
 
 
 def _record_level(
     record: Mapping[str, Any],
     index: FactsIndex,
-    parties: dict[str, list[Any]],
+    parties: Parties,
     reached: list[Reach],
 ) -> FactRow:
     inputs = index.inputs
@@ -371,12 +383,7 @@ def _record_level(
     members.sort()
     local = record["occurred_at"].astimezone(index.zone)
     day = local.date()
-    platform = record.get("platform")
-    if not platform:  # the least platform any party's address names
-        platform = None
-        for _persons, named in reached:
-            if named is not None and (platform is None or named < platform):
-                platform = named
+    platform = record.get("platform") or named_platform(reached)
     channel = record["channel_type"]
     facts: FactRow = {
         "record.channel_type": channel,
@@ -388,7 +395,7 @@ def _record_level(
         "record.in_scope": staff >= 1 and len(members) >= 2,
         "record.has_student": students > 0,
         "record.has_parent": parents > 0,
-        "record.guardian_copied": _guardian_copied(parties, index),
+        "record.guardian_copied": guardian_copied(parties, index),
         "record.staff_accounts_district_owned": staff_owned,
         "record.student_accounts_district_owned": student_owned,
         "local_date": day,
@@ -398,7 +405,16 @@ def _record_level(
     return facts
 
 
-def _guardian_copied(parties: dict[str, list[Any]], index: FactsIndex) -> bool:
+def named_platform(reached: list[Reach]) -> str | None:
+    """The least platform any of a record's addresses names (a record without one)."""
+    platform = None
+    for _persons, named in reached:
+        if named is not None and (platform is None or named < platform):
+            platform = named
+    return platform
+
+
+def guardian_copied(parties: Parties, index: FactsIndex) -> bool:
     """Whether a guardian of a student party takes part."""
     guardians, ids = index.inputs.guardians, index.guardian_ids
     for guardian in parties:

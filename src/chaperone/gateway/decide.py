@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaperone.audit.explain import alternative_platform
-from chaperone.audit.facts import FactRow, FactsIndex, record_facts
+from chaperone.audit.facts import (
+    FactRow,
+    FactsIndex,
+    Parties,
+    Reach,
+    guardian_copied,
+    named_platform,
+    record_facts,
+    record_parties,
+)
 from chaperone.audit.inputs import AuditInputs
 from chaperone.audit.query import RuleWindow
 from chaperone.directory.normalize import normalize_email
@@ -19,6 +28,7 @@ from chaperone.policy.compiler import column_name
 ACTIONS = ("REJECT", "HOLD", "PREPEND", "WARN", "DUNNO")
 SEVERITY = {"REJECT": 4, "HOLD": 3, "PREPEND": 2, "WARN": 1, "DUNNO": 0}
 MAX_INSTANCES = 10_000
+MAX_KINDS = 4_096  # kinds of communication remembered with their decision (per snapshot)
 
 
 @dataclass(frozen=True)
@@ -37,12 +47,20 @@ NO_OPINION = Decision(DUNNO)
 MAX_ADDRESS = 320  # longer is no address (RFC 3696); not worth remembering
 
 
+MAX_REMEMBERED = 16_384  # addresses remembered normalised; forgotten all at once when full
+_remembered: dict[str, str] = {}
+
+
 def address(raw: str) -> str:
     """An address as Postfix sent it, normalised (a district's addresses recur: memoised)."""
-    return _remembered(raw) if len(raw) <= MAX_ADDRESS else normalize_email(raw)
-
-
-_remembered = functools.lru_cache(maxsize=16_384)(normalize_email)
+    found = _remembered.get(raw)
+    if found is None:
+        found = normalize_email(raw)
+        if len(raw) <= MAX_ADDRESS:
+            if len(_remembered) >= MAX_REMEMBERED:
+                _remembered.clear()
+            _remembered[raw] = found
+    return found
 
 
 @dataclass
@@ -51,6 +69,14 @@ class Decider:
 
     A Decider is a snapshot: what it looks up per address (``FactsIndex``) and the
     rules compiled to Python are built with it, and a reload builds a new one.
+
+    Rules see a person only through the facts of its kind (population, sender or not,
+    district account or not), so every communication of one *kind* — the same kinds of
+    parties, channel, platform, local day and hour, recipient count, and whether a
+    guardian of a student party takes part — gets one decision. A Decider remembers
+    the decision of each kind it has judged (there are few: a directory of thousands
+    has a few dozen kinds a day), except for the parties an exception names, whose
+    decisions depend on who they are.
     """
 
     inputs: AuditInputs
@@ -59,15 +85,22 @@ class Decider:
     monitor: bool = False
     _instances: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
     index: FactsIndex = field(init=False, repr=False)
-    _rules: list[tuple[RuleWindow, str, int]] = field(init=False, repr=False)
+    _rules: list[tuple[RuleWindow, str]] = field(init=False, repr=False)
+    _kinds: dict[tuple[Any, ...], Decision] = field(init=False, repr=False)
+    _excepted_people: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = FactsIndex(self.inputs)
-        self._rules = []
+        self._kinds = {}
+        self._excepted_people = frozenset(g.person_id for g in self.inputs.exceptions)
+        rules = []
         for window in self.windows:
             action = self.actions.get(window.rule.id, "REJECT")
             window.test  # noqa: B018 -- compiled now, not on the first request
-            self._rules.append((window, action, SEVERITY[action]))
+            if action != DUNNO:
+                rules.append((window, action))
+        # The strongest action first; among equals, the pack's order (a stable sort).
+        self._rules = sorted(rules, key=lambda rule: -SEVERITY[rule[1]])
 
     def decide(self, request: PolicyRequest, now: dt.datetime | None = None) -> Decision:
         """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
@@ -101,14 +134,46 @@ class Decider:
         return [recipient] if recipient else []
 
     def _judge(self, record: dict[str, Any]) -> Decision:
-        best, strongest = NO_OPINION, 0
-        for facts in record_facts(record, self.inputs, self.index):
-            for window, action, severity in self._rules:
-                if severity > strongest and window.test(facts):
+        """The decision of the record's kind, judged once per kind."""
+        parties, reached = found = record_parties(record, self.index)
+        if not parties:
+            return NO_OPINION
+        if not self._excepted_people.isdisjoint(parties):
+            return self.judge_facts(record_facts(record, self.inputs, self.index, found))
+        kind = self._kind(record, parties, reached)
+        decision = self._kinds.get(kind)
+        if decision is None:
+            decision = self.judge_facts(record_facts(record, self.inputs, self.index, found))
+            if len(self._kinds) >= MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[kind] = decision
+        return decision
+
+    def _kind(self, record: dict[str, Any], parties: Parties,
+              reached: list[Reach]) -> tuple[Any, ...]:
+        """Everything a rule, an exception-free party and the answer's text can see."""
+        local = record["occurred_at"].astimezone(self.index.zone)
+        return (
+            record["channel_type"], record.get("platform") or named_platform(reached),
+            record["has_media"], local.date(), local.hour, len(record["recipients"]),
+            guardian_copied(parties, self.index),
+            tuple(sorted(map(tuple, parties.values()))),
+        )
+
+    def judge_facts(self, rows: list[FactRow]) -> Decision:
+        """The strongest action a rule calls for on any party (the pack's first rule among
+        equals) that no exception permits; in monitor mode, DUNNO saying what it would do."""
+        best = NO_OPINION
+        for window, action in self._rules:
+            test = window.test
+            for facts in rows:
+                if test(facts):
                     row = _columns(facts)
                     if not self._excepted(window, row):
                         best = Decision(action, window.rule.id, self._text(window, row))
-                        strongest = severity
+                        break
+            if best is not NO_OPINION:
+                break
         if self.monitor and best.action != DUNNO:
             return Decision(DUNNO, best.rule_id, f"monitor: would {best.action}: {best.reason}",
                             intended=best.action)

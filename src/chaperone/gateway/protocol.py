@@ -7,11 +7,14 @@ live here; every request gets exactly one answer.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import NamedTuple
 
 DUNNO = "DUNNO"
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_ATTRIBUTES = 256
+NOT_SEPARATORS = bytes(b for b in range(256) if b not in b"=\n")
+ALTERNATING = b"=\n" * MAX_ATTRIBUTES  # the separators of well-formed lines, in order
 
 
 class BadRequest(ValueError):
@@ -37,14 +40,13 @@ def parse(block: bytes) -> PolicyRequest:
     text = block.decode("utf-8", "replace")
     if "\r" in text:  # a client that ends lines with CRLF
         text = text.replace("\r\n", "\n").removesuffix("\r")
-    lines = text.split("\n") if text else []
-    if len(lines) > MAX_ATTRIBUTES:
-        raise BadRequest(f"more than {MAX_ATTRIBUTES} attributes")
-    try:
-        values = dict(line.split("=", 1) for line in lines)
-    except ValueError:
-        bad = next(line for line in lines if "=" not in line)
-        raise BadRequest(f"not a name=value line: {bad[:80]!r}") from None
+    separators = block.translate(None, NOT_SEPARATORS)  # its "=" and line ends, in order
+    if len(separators) % 2 and separators == ALTERNATING[: len(separators)]:
+        # One "=" on each line, as Postfix writes them: all lines cut at once.
+        cells = iter(text.replace("\n", "=").split("="))
+        values = dict(zip(cells, cells, strict=True))
+    else:
+        values = _attributes(text.split("\n") if text else [])
     if "" in values:
         raise BadRequest(f"not a name=value line: {'=' + values['']!r}")
     if "request" not in values:  # names as Postfix writes them, else as some client did
@@ -63,6 +65,17 @@ def parse(block: bytes) -> PolicyRequest:
         client_name=values.get("client_name", ""),
         sasl_username=values.get("sasl_username", ""),
     )
+
+
+def _attributes(lines: list[str]) -> dict[str, str]:
+    """The attributes of lines that hold a value with "=" in it (or a line without)."""
+    if len(lines) > MAX_ATTRIBUTES:
+        raise BadRequest(f"more than {MAX_ATTRIBUTES} attributes")
+    try:  # each line cut by C code, with no Python frame per line
+        return dict(map(str.split, lines, repeat("="), repeat(1)))
+    except ValueError:
+        bad = next(line for line in lines if "=" not in line)
+        raise BadRequest(f"not a name=value line: {bad[:80]!r}") from None
 
 
 DUNNO_ANSWER = b"action=DUNNO\n\n"

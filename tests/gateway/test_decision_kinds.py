@@ -1,0 +1,82 @@
+"""The gateway judges each kind of communication once: a remembered decision is the one
+the rules give the record itself, whoever its parties are."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from chaperone.audit.facts import record_facts
+from chaperone.audit.inputs import AuditInputs
+from chaperone.exceptions.service import Grant
+from chaperone.gateway.decide import Decider, Decision
+from chaperone.ingest.record import Record, stable_id
+from tests.audit.test_evaluators_agree import ADDRESSES, WINDOWS, worlds
+
+ACTIONS = st.sampled_from(["REJECT", "HOLD", "PREPEND", "WARN", "DUNNO"])
+RULE_IDS = sorted({w.rule.id for w in WINDOWS})
+TIMES = [dt.datetime(2026, 9, 1, hour, tzinfo=dt.UTC) for hour in range(0, 24, 4)] + [
+    dt.datetime(2026, 8, 22, 12, tzinfo=dt.UTC), dt.datetime(2026, 9, 8, 12, tzinfo=dt.UTC)]
+
+
+def every_record() -> list[Record]:
+    """Each sender to each one recipient and to two, at hours on one day and on others,
+    by email, text and image, with and without a platform: the kinds recur with other
+    parties many times over."""
+    pairs = [(s, (r,)) for s in ADDRESSES for r in ADDRESSES]
+    pairs += [(s, (r, q)) for s, (r,) in pairs[::7] for q in ADDRESSES[::3]]
+    return [
+        Record(record_id=stable_id("t", str(n)), message_id=str(n), occurred_at=when,
+               channel_type=channel, platform=platform, sender=sender, recipients=recipients,
+               subject=None, has_media=channel == "image_sharing", attachment_count=0,
+               source_kind="jsonl", source_ref=f"t#{n}")
+        for n, (when, channel, platform, (sender, recipients)) in enumerate(
+            itertools.product(TIMES, ["email", "text_message", "image_sharing"], [None, "p1"],
+                              pairs))
+    ]
+
+
+EVERY_RECORD = every_record()
+
+
+@st.composite
+def worlds_with_exceptions(draw: st.DrawFn) -> AuditInputs:
+    """Random worlds, most with exceptions for staff (the rules' subjects) that apply."""
+    world = draw(worlds())
+    people = sorted(world.people)
+    staff = [p for p in people if world.people[p].population == "staff"] or people
+    world.exceptions = [
+        Grant(i, draw(st.sampled_from(staff)), draw(st.none() | st.sampled_from(people)),
+              draw(st.none() | st.sampled_from(["staff", "student", "parent"])),
+              frozenset(draw(st.sampled_from([[], [], ["email"], ["text_message"]]))),
+              draw(st.none() | st.none() | st.sampled_from(RULE_IDS)),
+              dt.date(2026, 8, 20), dt.date(2026, 9, 5))
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    return world
+
+
+def judged_alone(decider: Decider, record: Record) -> Decision:
+    """The decision from the record's own facts rows, with nothing remembered."""
+    fields = vars(record) | {"recipients": list(record.recipients),
+                             "has_media": record.channel_type == "image_sharing"}
+    return decider.judge_facts(record_facts(fields, decider.inputs))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a failure shows as found
+@given(world=worlds_with_exceptions(),
+       actions=st.lists(ACTIONS, min_size=len(RULE_IDS), max_size=len(RULE_IDS)),
+       monitor=st.booleans())
+def test_a_remembered_decision_is_the_records_own(
+    world: AuditInputs, actions: list[str], monitor: bool
+) -> None:
+    decider = Decider(world, WINDOWS, dict(zip(RULE_IDS, actions, strict=True)), monitor=monitor)
+    for record in EVERY_RECORD:
+        decided = decider.decide_record(
+            record.sender, list(record.recipients), channel_type=record.channel_type,
+            platform=record.platform, now=record.occurred_at)
+        assert decided == judged_alone(decider, record), record
