@@ -35,6 +35,7 @@ class Settings(BaseModel):
     gateway_fail_action: str = "DUNNO"
     gateway_idle_seconds: float = Field(default=300.0, gt=0)
     gateway_max_connections: int = Field(default=1000, ge=1)
+    gateway_workers: int = Field(default=1, ge=1, le=64)
     gateway_record_decisions: bool = True
     gateway_flush_seconds: float = Field(default=5.0, gt=0)
     gateway_flush_decisions: int = Field(default=5000, ge=1)
@@ -98,6 +99,7 @@ ENVIRONMENT = (
     "gateway_fail_action",
     "gateway_idle_seconds",
     "gateway_max_connections",
+    "gateway_workers",
     "gateway_record_decisions",
     "gateway_flush_seconds",
     "gateway_flush_decisions",

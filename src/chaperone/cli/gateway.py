@@ -14,6 +14,7 @@ from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
 from chaperone.gateway import service
+from chaperone.gateway import workers as gateway_workers
 from chaperone.lake import decisions
 from chaperone.lake.writer import lake_path
 
@@ -32,6 +33,10 @@ def gateway(
     http: str | None = typer.Option(
         None, "--http", help="Also serve POST /api/v1/decide on HOST:PORT."
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64,
+        help="Worker processes answering requests (default: the gateway_workers setting, 1).",
+    ),
     limit: int = typer.Option(20, "--limit", min=1, help="decisions: how many to list."),
     stopped: bool = typer.Option(False, "--stopped", help="decisions: only mail it stopped."),
     since: str | None = typer.Option(None, "--since", help="decisions: from this UTC day."),
@@ -48,8 +53,12 @@ def gateway(
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     context.store()  # migrate before serving
+    settings = context.settings
+    if workers is not None:
+        settings = settings.model_copy(update={"gateway_workers": workers})
+    run = service.run if settings.gateway_workers == 1 else gateway_workers.run
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(service.run(context.settings, listen, http))
+        asyncio.run(run(settings, listen, http))
 
 
 def _day(value: str | None) -> dt.date | None:

@@ -54,6 +54,7 @@ class PolicyServer:
         self.journal = journal
         self.answered = 0
         self.connections: set[PolicyConnection] = set()
+        self.on_close: Callable[[], None] | None = None  # told when a connection closes
 
     async def serve(self, listen: str) -> asyncio.Server:
         """Start listening on ``inet:HOST:PORT`` or ``unix:PATH``."""
@@ -163,6 +164,8 @@ class PolicyConnection(asyncio.Protocol):
         self.server.connections.discard(self)
         if self.timer is not None:
             self.timer.cancel()
+        if self.server.on_close is not None:
+            self.server.on_close()
 
     def pause_writing(self) -> None:
         """A client that sends without reading its answers waits until it reads them."""

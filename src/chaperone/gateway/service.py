@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -65,39 +66,53 @@ def journal_for(settings: Settings) -> DecisionJournal | None:
     return DecisionJournal(lake_path(settings.home), config)
 
 
-async def run(settings: Settings, listen: str, http: str | None = None) -> None:
-    """Serve until SIGTERM or SIGINT; SIGHUP reloads the directory and registry.
+def limits_of(settings: Settings) -> Limits:
+    """The service's protections from the settings."""
+    return Limits(idle_seconds=settings.gateway_idle_seconds,
+                  max_connections=settings.gateway_max_connections,
+                  fail_action=settings.gateway_fail_action)
 
-    On the way out the decision journal records every decision it holds.
-    """
-    limits = Limits(idle_seconds=settings.gateway_idle_seconds,
-                    max_connections=settings.gateway_max_connections,
-                    fail_action=settings.gateway_fail_action)
+
+def policy_server(settings: Settings) -> tuple[PolicyServer, DecisionJournal | None]:
+    """A policy server with the Decider in force and its decision journal, settled."""
     journal = journal_for(settings)
-    server = PolicyServer(build_decider(settings), limits, reload=lambda: build_decider(settings),
-                          journal=journal)
+    server = PolicyServer(build_decider(settings), limits_of(settings),
+                          reload=lambda: build_decider(settings), journal=journal)
     settle()
-    listener = await server.serve(listen)
-    loop = asyncio.get_running_loop()
-    server.install_reload(loop)
+    return server, journal
+
+
+def stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
-    tasks = [asyncio.ensure_future(listener.serve_forever()), asyncio.ensure_future(stop.wait())]
-    if http:
-        host, _, port = http.rpartition(":")
-        config = uvicorn.Config(create_app(lambda: server.decider), host=host or "127.0.0.1",
-                                port=int(port), log_level="warning")
-        tasks.append(asyncio.ensure_future(uvicorn.Server(config).serve()))
-        log.info("decision API on http://%s/api/v1/decide", http)
+    return stop
+
+
+def http_task(http: str, server: PolicyServer) -> asyncio.Future[Any]:
+    """The HTTP decision endpoint on HOST:PORT, answering with the server's Decider."""
+    host, _, port = http.rpartition(":")
+    config = uvicorn.Config(create_app(lambda: server.decider), host=host or "127.0.0.1",
+                            port=int(port), log_level="warning")
+    log.info("decision API on http://%s/api/v1/decide", http)
+    return asyncio.ensure_future(uvicorn.Server(config).serve())
+
+
+async def serve_until_stopped(server: PolicyServer, journal: DecisionJournal | None,
+                              stop: asyncio.Event,
+                              tasks: list[asyncio.Future[Any]] | None = None) -> None:
+    """Serve (SIGHUP reloads) until ``stop`` or a task ends; then close every connection
+    and record every decision the journal holds."""
+    loop = asyncio.get_running_loop()
+    server.install_reload(loop)
+    tasks = [*(tasks or []), asyncio.ensure_future(stop.wait())]
     if journal is not None:
         journal.start()
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        listener.close()
         server.close()
         for task in tasks:
             task.cancel()
@@ -106,3 +121,19 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
             await journal.close()
             log.info("decision records: %d spooled, %d published", journal.spooled,
                      journal.published)
+
+
+async def run(settings: Settings, listen: str, http: str | None = None) -> None:
+    """Serve in this process until SIGTERM or SIGINT; SIGHUP reloads the directory and
+    registry. On the way out every decision held is recorded."""
+    stop = stop_on_signals(asyncio.get_running_loop())
+    server, journal = policy_server(settings)
+    listener = await server.serve(listen)
+    log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
+    tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(listener.serve_forever())]
+    if http:
+        tasks.append(http_task(http, server))
+    try:
+        await serve_until_stopped(server, journal, stop, tasks)
+    finally:
+        listener.close()
