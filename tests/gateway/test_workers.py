@@ -7,6 +7,7 @@ both, and SIGTERM stops them all with every decision recorded.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from chaperone.common.problems import ChaperoneError
+from chaperone.gateway import workers
 from chaperone.lake import decisions
 from chaperone.lake.writer import lake_path
 from chaperone.settings import Settings
@@ -121,3 +124,18 @@ def test_a_killed_worker_is_started_again_and_sighup_reloads_both(gateway: Gatew
         == {"0", "1"}
     with gateway.connect() as sock:
         assert ask(sock, *COMPLIANT, instance="after") == "action=DUNNO\n\n"
+
+
+def test_workers_that_cannot_start_stop_the_gateway_with_an_error(tmp_path: Path) -> None:
+    """A worker that ends before it serves is started again, but not for ever."""
+    settings = Settings(home=tmp_path, gateway_workers=2)
+    failing = (sys.executable, "-c", "raise SystemExit(3)")
+
+    async def serve() -> None:
+        await workers.supervise(settings, f"unix:{tmp_path / 'policy.sock'}", [],
+                                asyncio.Event(), None, command=failing)
+
+    started = time.monotonic()
+    with pytest.raises(ChaperoneError, match="workers could not start"):
+        asyncio.run(serve())
+    assert time.monotonic() - started < 30

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaperone.common.problems import ChaperoneError
 from chaperone.gateway import service
 from chaperone.gateway.server import PolicyConnection, PolicyServer
 from chaperone.settings import Settings
@@ -39,6 +40,9 @@ from chaperone.settings import Settings
 log = logging.getLogger("chaperone.gateway")
 
 CLOSED = b"-"  # worker -> acceptor: one of my connections closed
+READY = b"R"  # worker -> acceptor: my Decider is built, I am serving
+MAX_FAILED_STARTS = 3  # workers in a row that end before they are ready: give up
+WORKER = (sys.executable, "-m", "chaperone.gateway.workers")  # + the pair's fd and the slot
 RESTART_SECONDS = 1.0  # at most one start of a worker's slot per this long
 _running: set[asyncio.Future[object]] = set()  # tasks nothing else holds on to
 
@@ -58,6 +62,7 @@ class Worker:
     channel: socket.socket  # the acceptor's end of the pair
     process: asyncio.subprocess.Process
     connections: int = 0
+    ready: bool = False
     started: float = field(default_factory=time.monotonic)
 
 
@@ -81,12 +86,16 @@ def listening_socket(listen: str) -> socket.socket:
 class Acceptor:
     """Accepts connections and hands each to the least busy worker."""
 
-    def __init__(self, settings: Settings, listener: socket.socket) -> None:
+    def __init__(self, settings: Settings, listener: socket.socket,
+                 command: tuple[str, ...] = WORKER) -> None:
         self.settings = settings
         self.listener = listener
+        self.command = command
         self.workers: list[Worker | None] = [None] * settings.gateway_workers
         self.stopping = False
         self.accepted = 0
+        self.failed_starts = 0  # workers in a row that ended before they were ready
+        self.failed = asyncio.Event()  # set when workers keep failing to start
 
     async def start(self) -> None:
         """Start every worker."""
@@ -96,9 +105,7 @@ class Acceptor:
     async def _start(self, slot: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chaperone.gateway.workers", str(theirs.fileno()), str(slot),
-            pass_fds=[theirs.fileno()],
-        )
+            *self.command, str(theirs.fileno()), str(slot), pass_fds=[theirs.fileno()])
         theirs.close()
         ours.sendall(self.settings.model_dump_json().encode())  # the settings, first
         ours.setblocking(False)
@@ -118,6 +125,9 @@ class Acceptor:
         if not message:  # the worker is gone; _watch starts another
             asyncio.get_running_loop().remove_reader(worker.channel.fileno())
             return
+        if READY in message:
+            worker.ready = True
+            self.failed_starts = 0
         worker.connections = max(0, worker.connections - message.count(CLOSED))
 
     async def _watch(self, worker: Worker) -> None:
@@ -130,6 +140,13 @@ class Acceptor:
             self.workers[worker.slot] = None
         if self.stopping:
             return
+        if not worker.ready:
+            self.failed_starts += 1
+            if self.failed_starts >= MAX_FAILED_STARTS:
+                log.error("%d workers in a row ended before serving (see above); stopping",
+                          self.failed_starts)
+                self.failed.set()
+                return
         log.error("worker %d (pid %d) ended with %s; starting it again", worker.slot,
                   worker.process.pid, code)
         await asyncio.sleep(max(0.0, worker.started + RESTART_SECONDS - time.monotonic()))
@@ -215,27 +232,31 @@ async def serve_worker(settings: Settings, channel: socket.socket) -> None:
             _keep(loop.connect_accepted_socket(lambda: PolicyConnection(server), connection))
 
     server.on_close = closed
+    channel.send(READY)
     channel.setblocking(False)
     loop.add_reader(channel.fileno(), passed)
     await service.serve_until_stopped(server, journal, stop)
 
 
 async def run(settings: Settings, listen: str, http: str | None = None) -> None:
-    """The acceptor and ``gateway_workers`` workers until SIGTERM or SIGINT."""
+    """The acceptor and ``gateway_workers`` workers until SIGTERM or SIGINT.
+
+    The acceptor builds a Decider first, as each worker will: what keeps the store,
+    registry or rules from loading is reported before anything listens. It serves the
+    HTTP endpoint, if asked, and is reloaded on SIGHUP as the workers are.
+    """
+    holder = PolicyServer(service.build_decider(settings), service.limits_of(settings),
+                          reload=lambda: service.build_decider(settings))
     stop = service.stop_on_signals(asyncio.get_running_loop())
-    holder = None
-    extra: list[asyncio.Future[Any]] = []
-    if http:  # the endpoint's own Decider, reloaded on SIGHUP as the workers' are
-        holder = PolicyServer(service.build_decider(settings), service.limits_of(settings),
-                              reload=lambda: service.build_decider(settings))
-        extra.append(service.http_task(http, holder))
-    await supervise(settings, listen, extra, stop, holder)
+    extra = [service.http_task(http, holder)] if http else []
+    await supervise(settings, listen, extra, stop, holder if http else None)
 
 
 async def supervise(settings: Settings, listen: str, extra: list[asyncio.Future[Any]],
-                    stop: asyncio.Event, reload: PolicyServer | None) -> None:
+                    stop: asyncio.Event, reload: PolicyServer | None,
+                    command: tuple[str, ...] = WORKER) -> None:
     """The acceptor's life: start the workers, accept until ``stop``, stop the workers."""
-    acceptor = Acceptor(settings, listening_socket(listen))
+    acceptor = Acceptor(settings, listening_socket(listen), command)
     await acceptor.start()
     loop = asyncio.get_running_loop()
 
@@ -249,9 +270,13 @@ async def supervise(settings: Settings, listen: str, extra: list[asyncio.Future[
     log.info("chaperone gateway listening on %s (%s mode, %d workers)", listen,
              settings.gateway_mode, settings.gateway_workers)
     accepting = asyncio.ensure_future(acceptor.serve())
-    tasks: list[asyncio.Future[Any]] = [accepting, asyncio.ensure_future(stop.wait()), *extra]
+    failed = asyncio.ensure_future(acceptor.failed.wait())
+    tasks: list[asyncio.Future[Any]] = [accepting, asyncio.ensure_future(stop.wait()), failed,
+                                        *extra]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if failed.done():
+            raise ChaperoneError("the gateway's workers could not start (see the log above)")
     finally:
         acceptor.listener.close()
         for task in tasks:
