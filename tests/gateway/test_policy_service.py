@@ -4,6 +4,7 @@ clients that vanish mid-request, and 50 concurrent connections."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 import threading
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chaperone.gateway.server import Limits, PolicyServer
-from chaperone.gateway.service import build_decider
+from chaperone.gateway.service import build_decider, watch
 from chaperone.settings import Settings
 from tests.audit.world import load_world
 from tests.conftest import Cli
@@ -206,4 +207,30 @@ def test_idle_and_surplus_connections_are_closed(world: Settings) -> None:
         with running.connect() as fresh:
             assert "550 5.7.1" in running.ask(request("t1home@gmail.com", "s1@gmail.com"), fresh)
     finally:
+        running.stop()
+
+
+def test_a_change_in_the_store_is_picked_up_without_a_signal(world: Settings, cli: Cli) -> None:
+    """An exception granted while the gateway runs is honoured within
+    ``gateway_reload_seconds``, on the connection already open."""
+    quick = world.model_copy(update={"gateway_reload_seconds": 0.2})
+    server = PolicyServer(build_decider(quick), Limits(), reload=lambda: build_decider(quick))
+    running = Service(server)
+    watching = asyncio.run_coroutine_threadsafe(watch(quick, server), running.loop)
+    off_channel = request("t1home@gmail.com", "s1@gmail.com")
+    try:
+        with running.connect() as sock:
+            assert "550 5.7.1" in running.ask(off_channel, sock)
+            time.sleep(0.5)  # nothing changed: the same snapshot keeps answering
+            assert "550 5.7.1" in running.ask(off_channel, sock)
+            today = dt.date.today()
+            cli.ok("exceptions", "grant", "T1", "--from", str(today - dt.timedelta(days=1)),
+                   "--until", str(today + dt.timedelta(days=1)), "--reason", "trip",
+                   "--by", "compliance.officer")
+            deadline = time.monotonic() + 20
+            while "550" in running.ask(off_channel, sock) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert running.ask(off_channel, sock) == "action=DUNNO\n\n"
+    finally:
+        watching.cancel()
         running.stop()

@@ -12,14 +12,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.exceptions import service as exceptions
 from chaperone.exceptions.service import Grant
 from chaperone.registry.models import Platform
 from chaperone.registry.service import RegistryView, require_current
-from chaperone.store.models import Account, GuardianLink, Person
+from chaperone.store.models import (
+    Account,
+    GuardianLink,
+    ImportRun,
+    Person,
+    PolicyException,
+    PolicyPackVersion,
+    RegistrySnapshot,
+)
 
 PARTY_POPULATIONS = ("staff", "student", "parent")
 
@@ -108,6 +116,24 @@ def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
     inputs.guardians = _guardians(session)
     inputs.exceptions = exceptions.active(session)
     return inputs
+
+
+def version(session: Session) -> tuple[object, ...]:
+    """What changes whenever ``load`` would load something else: the newest import,
+    registry snapshot, policy pack, person update and exception grant or revocation,
+    and the counts of what can be deleted. Cheap: one query of aggregates."""
+    row = session.execute(select(
+        select(func.max(ImportRun.id)).scalar_subquery(),
+        select(func.max(RegistrySnapshot.id)).scalar_subquery(),
+        select(func.count(PolicyPackVersion.id)).scalar_subquery(),
+        select(func.max(Person.updated_at)).scalar_subquery(),
+        select(func.count(Person.id)).scalar_subquery(),
+        select(func.count(Account.id)).scalar_subquery(),
+        select(func.count(GuardianLink.guardian_pk)).scalar_subquery(),
+        select(func.max(PolicyException.id)).scalar_subquery(),
+        select(func.max(PolicyException.revoked_at)).scalar_subquery(),
+    )).one()
+    return tuple(row)
 
 
 def _owned(account: Account, view: RegistryView) -> bool:

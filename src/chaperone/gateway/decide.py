@@ -83,6 +83,7 @@ class Decider:
     windows: list[RuleWindow]
     actions: dict[str, str]
     monitor: bool = False
+    version: tuple[object, ...] = ()  # of the store it was loaded from (inputs.version)
     _instances: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
     index: FactsIndex = field(init=False, repr=False)
     _rules: list[tuple[RuleWindow, str]] = field(init=False, repr=False)

@@ -32,6 +32,7 @@ def build_decider(settings: Settings) -> Decider:
     store = open_store(settings)
     try:
         with store.transaction() as session:
+            version = inputs.version(session)  # first: a change while loading reloads again
             audit_inputs = inputs.load(session)
             windows = rule_windows(policy.versions(session))
     finally:
@@ -40,7 +41,35 @@ def build_decider(settings: Settings) -> Decider:
     unknown = sorted(set(actions.values()) - set(ACTIONS))
     if unknown:
         raise ValueError(f"unknown gateway action {unknown[0]} (one of {', '.join(ACTIONS)})")
-    return Decider(audit_inputs, windows, actions, monitor=settings.gateway_mode == "monitor")
+    return Decider(audit_inputs, windows, actions, monitor=settings.gateway_mode == "monitor",
+                   version=version)
+
+
+def store_version(settings: Settings) -> tuple[object, ...]:
+    """The version of what a Decider loads, as the store has it now."""
+    store = open_store(settings)
+    try:
+        with store.transaction() as session:
+            return inputs.version(session)
+    finally:
+        store.close()
+
+
+async def watch(settings: Settings, server: PolicyServer) -> None:
+    """Reload when the directory, registry, rules or exceptions change: every
+    ``gateway_reload_seconds`` the store is asked for their version (one small query,
+    off the event loop) and, if it is not the Decider's, a new one is built."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(settings.gateway_reload_seconds)
+        try:
+            current = await loop.run_in_executor(None, store_version, settings)
+        except Exception:  # the store is away for a moment: keep serving, ask again later
+            log.exception("could not read the store's version; asking again later")
+            continue
+        if current != server.decider.version:
+            log.info("the directory, registry, rules or exceptions changed: reloading")
+            await server.reload()
 
 
 def settle() -> None:
@@ -130,7 +159,8 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     server, journal = policy_server(settings)
     listener = await server.serve(listen)
     log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
-    tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(listener.serve_forever())]
+    tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(listener.serve_forever()),
+                                        asyncio.ensure_future(watch(settings, server))]
     if http:
         tasks.append(http_task(http, server))
     try:

@@ -235,7 +235,8 @@ async def serve_worker(settings: Settings, channel: socket.socket) -> None:
     channel.send(READY)
     channel.setblocking(False)
     loop.add_reader(channel.fileno(), passed)
-    await service.serve_until_stopped(server, journal, stop)
+    await service.serve_until_stopped(server, journal, stop,
+                                      [asyncio.ensure_future(service.watch(settings, server))])
 
 
 async def run(settings: Settings, listen: str, http: str | None = None) -> None:
@@ -248,7 +249,10 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     holder = PolicyServer(service.build_decider(settings), service.limits_of(settings),
                           reload=lambda: service.build_decider(settings))
     stop = service.stop_on_signals(asyncio.get_running_loop())
-    extra = [service.http_task(http, holder)] if http else []
+    extra: list[asyncio.Future[Any]] = []
+    if http:  # the endpoint answers with the acceptor's Decider, kept as fresh as the workers'
+        extra = [service.http_task(http, holder),
+                 asyncio.ensure_future(service.watch(settings, holder))]
     await supervise(settings, listen, extra, stop, holder if http else None)
 
 
