@@ -8,6 +8,7 @@ both, and SIGTERM stops them all with every decision recorded.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from chaperone.settings import Settings
 from tests.audit.world import load_world
 from tests.conftest import Cli
 from tests.gateway.test_policy_service import request
-from tests.gateway.test_postfix import RUN_GATEWAY
+from tests.gateway.test_postfix import RUN_GATEWAY, wait_for
 
 OFF_CHANNEL = ("t1home@gmail.com", "s1@students.district.k12.us")
 COMPLIANT = ("t1@district.k12.us", "s1@students.district.k12.us")
@@ -37,7 +39,7 @@ COMPLIANT = ("t1@district.k12.us", "s1@students.district.k12.us")
 class Gateway:
     """``chaperone gateway --workers 2`` on a Unix socket, its log in a file."""
 
-    def __init__(self, home: Path, folder: Path) -> None:
+    def __init__(self, home: Path, folder: Path, *extra: str) -> None:
         self.path = folder / "policy.sock"
         self.log = folder / "gateway.log"
         env = {**os.environ, "CHAPERONE_HOME": str(home)}
@@ -45,7 +47,7 @@ class Gateway:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", RUN_GATEWAY, "gateway", "--workers", "2",
-                 "--listen", f"unix:{self.path}"],
+                 "--listen", f"unix:{self.path}", *extra],
                 env=env, stdout=subprocess.DEVNULL, stderr=log)
         self.wait_for_log(r"worker 1 started", 30)
 
@@ -139,3 +141,27 @@ def test_workers_that_cannot_start_stop_the_gateway_with_an_error(tmp_path: Path
     with pytest.raises(ChaperoneError, match="workers could not start"):
         asyncio.run(serve())
     assert time.monotonic() - started < 30
+
+
+def test_the_http_endpoint_answers_beside_the_workers(
+    cli: Cli, settings: Settings, tmp_path: Path
+) -> None:
+    load_world(cli, tmp_path / "world")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = Gateway(settings.home, tmp_path, "--http", f"127.0.0.1:{port}")
+    try:
+        wait_for(port)
+        body = json.dumps({"sender": OFF_CHANNEL[0], "recipients": [OFF_CHANNEL[1]],
+                           "channel_type": "email"}).encode()
+        asked = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/decide", data=body,
+                                       headers={"content-type": "application/json"})
+        with urllib.request.urlopen(asked, timeout=30) as reply:
+            answer = json.loads(reply.read())
+        assert (answer["action"], answer["rule_id"]) == ("REJECT", "9052-A-direct")
+        with running.connect() as sock:
+            assert ask(sock, *COMPLIANT, instance="web") == "action=DUNNO\n\n"
+    finally:
+        running.process.terminate()
+        running.process.wait(30)

@@ -243,17 +243,20 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     """The acceptor and ``gateway_workers`` workers until SIGTERM or SIGINT.
 
     The acceptor builds a Decider first, as each worker will: what keeps the store,
-    registry or rules from loading is reported before anything listens. It serves the
-    HTTP endpoint, if asked, and is reloaded on SIGHUP as the workers are.
+    registry or rules from loading is reported before anything listens. It keeps it only
+    to serve the HTTP endpoint, if asked, and then reloads it as the workers reload.
     """
-    holder = PolicyServer(service.build_decider(settings), service.limits_of(settings),
-                          reload=lambda: service.build_decider(settings))
+    decider = service.build_decider(settings)
     stop = service.stop_on_signals(asyncio.get_running_loop())
-    extra: list[asyncio.Future[Any]] = []
-    if http:  # the endpoint answers with the acceptor's Decider, kept as fresh as the workers'
-        extra = [service.http_task(http, holder),
-                 asyncio.ensure_future(service.watch(settings, holder))]
-    await supervise(settings, listen, extra, stop, holder if http else None)
+    if not http:
+        del decider  # the workers load their own
+        await supervise(settings, listen, [], stop, None)
+        return
+    holder = PolicyServer(decider, service.limits_of(settings),
+                          reload=lambda: service.build_decider(settings))
+    extra = [service.http_task(http, holder),
+             asyncio.ensure_future(service.watch(settings, holder))]
+    await supervise(settings, listen, extra, stop, holder)
 
 
 async def supervise(settings: Settings, listen: str, extra: list[asyncio.Future[Any]],
