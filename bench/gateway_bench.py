@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from chaperone.demo.district import FAMILY_ROLES, STAFF_ROLES, STUDENT_DOMAIN, generate
 from chaperone.gateway.decide import postfix_action
@@ -74,6 +74,8 @@ REJECT_PREFIX = b"action=550 5.7.1 "
 DUNNO_ANSWER = b"action=DUNNO\n\n"
 CLI = "from chaperone.cli import main; main()"
 CHAPERONE = "chaperone gateway"
+MINIMAL = "minimal asyncio (DUNNO)"
+MINIMAL_UVLOOP = "minimal asyncio on uvloop (DUNNO)"
 T = TypeVar("T")
 UNRECORDED = "chaperone gateway, decisions off"
 
@@ -561,13 +563,14 @@ def chaperone_server(
     port = free_port()
     argv = [sys.executable, "-c", CLI, "gateway", "--listen", f"inet:127.0.0.1:{port}"]
     env = chaperone_env(home)
-    name, note, log = CHAPERONE, "asyncio.Protocol; 1 process", "chaperone-gateway"
+    loop = os.environ.get("CHAPERONE_GATEWAY_EVENT_LOOP", "uvloop")
+    name, note, log = CHAPERONE, f"asyncio.Protocol on {loop}; 1 process", "chaperone-gateway"
     if not record:
         env["CHAPERONE_GATEWAY_RECORD_DECISIONS"] = "false"
         name, note, log = UNRECORDED, note + "; decision records off", log + "-unrecorded"
     if workers > 1:
         argv += ["--workers", str(workers)]
-        name, note = f"{name}, {workers} workers", f"1 acceptor + {workers} worker processes"
+        name, note = f"{name}, {workers} workers", f"1 acceptor + {workers} workers on {loop}"
         log += f"-{workers}-workers"
     if source is not None:
         env["PYTHONPATH"] = str(source.resolve())
@@ -601,18 +604,20 @@ def decision_records(home: Path, directory: Directory, messages: Sequence[Messag
     )
 
 
-def minimal_server(workdir: Path) -> contextlib.AbstractContextManager[Server]:
-    """The minimal asyncio DUNNO server of this file, as a child process."""
+def minimal_server(
+    workdir: Path, uvloop: bool = False
+) -> contextlib.AbstractContextManager[Server]:
+    """The minimal asyncio DUNNO server of this file, as a child process (``uvloop``: on
+    uvloop's event loop, as the gateway runs by default; a reference row, not the goal's
+    baseline)."""
     port = free_port()
     argv = [sys.executable, str(Path(__file__).resolve()), "--minimal-server", str(port)]
+    name, note, log = MINIMAL, "asyncio.Protocol; 1 process", "minimal"
+    if uvloop:
+        argv.append("--uvloop")
+        name, note, log = MINIMAL_UVLOOP, note + "; uvloop", "minimal-uvloop"
     return subprocess_server(
-        "minimal asyncio (DUNNO)",
-        argv,
-        dict(os.environ),
-        workdir / "minimal.log",
-        always_dunno,
-        port,
-        "asyncio.Protocol; 1 process",
+        name, argv, dict(os.environ), workdir / f"{log}.log", always_dunno, port, note
     )
 
 
@@ -621,8 +626,7 @@ class DunnoProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport; start with an empty buffer."""
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.buffer = b""
         self.bad = 0
 
@@ -637,7 +641,7 @@ class DunnoProtocol(asyncio.Protocol):
             self.transport.write(DUNNO_ANSWER)
 
 
-def serve_minimal(port: int) -> None:
+def serve_minimal(port: int, on_uvloop: bool) -> None:
     """Run the minimal server until SIGTERM."""
 
     async def main() -> None:
@@ -648,7 +652,12 @@ def serve_minimal(port: int) -> None:
         async with server:
             await stop.wait()
 
-    asyncio.run(main())
+    if on_uvloop:
+        import uvloop
+
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
 
 
 # ---------------------------------------------------------------------------- postfwd
@@ -832,7 +841,7 @@ def verdicts(results: Sequence[Result]) -> None:
             cells = [f"{n} conn {ours[n].rate / theirs[n].rate:5.2f}x" for n in ours if n in theirs]
             print(f"  {name} / {other:<34} " + "   ".join(cells))
     print("\ngoals")
-    minimal = {r.connections: r for r in results if r.server.startswith("minimal")}
+    minimal = {r.connections: r for r in results if r.server == MINIMAL}
     for name in variants:
         ours = runs[name]
         widest = max(ours)
@@ -962,7 +971,14 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="do not apt-get install postfwd when it is missing",
     )
+    parser.add_argument(
+        "--minimal-uvloop",
+        action="store_true",
+        help="also run the minimal server on uvloop (a reference; the goal's baseline stays "
+        "the standard asyncio loop)",
+    )
     parser.add_argument("--minimal-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -970,7 +986,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Build the directory, measure every server, print the table, goals and profile."""
     args = arguments(argv)
     if args.minimal_server:
-        serve_minimal(args.minimal_server)
+        serve_minimal(args.minimal_server, args.uvloop)
         return
     connections = [int(x) for x in args.connections.split(",")]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="chaperone-gateway-bench-"))
@@ -1001,6 +1017,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             lambda: minimal_server(workdir),
             lambda: chaperone_server(home, workdir),
         ]
+        if args.minimal_uvloop:
+            servers.insert(1, lambda: minimal_server(workdir, uvloop=True))
         for count in sorted({int(w) for w in args.workers.split(",")} - {1}):
             servers.append(functools.partial(chaperone_server, home, workdir, workers=count))
         if args.unrecorded:

@@ -37,6 +37,7 @@ class Settings(BaseModel):
     gateway_max_connections: int = Field(default=1000, ge=1)
     gateway_workers: int = Field(default=1, ge=1, le=64)
     gateway_reload_seconds: float = Field(default=30.0, gt=0)
+    gateway_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     gateway_record_decisions: bool = True
     gateway_flush_seconds: float = Field(default=5.0, gt=0)
     gateway_flush_decisions: int = Field(default=5000, ge=1)
@@ -102,6 +103,7 @@ ENVIRONMENT = (
     "gateway_max_connections",
     "gateway_workers",
     "gateway_reload_seconds",
+    "gateway_event_loop",
     "gateway_record_decisions",
     "gateway_flush_seconds",
     "gateway_flush_decisions",

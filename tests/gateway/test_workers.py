@@ -95,6 +95,7 @@ def gateway(cli: Cli, settings: Settings, tmp_path: Path) -> Iterator[Gateway]:
 def test_two_workers_share_the_connections_and_record_every_decision(
     gateway: Gateway, settings: Settings
 ) -> None:
+    gateway.wait_for_log(r"listening on unix:\S+ \(enforce mode, 2 workers, uvloop\)")
     connections = [gateway.connect() for _ in range(6)]
     for n, sock in enumerate(connections):
         assert ask(sock, *OFF_CHANNEL, instance=f"off{n}").startswith("action=550 5.7.1 Policy")

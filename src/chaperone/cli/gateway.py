@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -58,7 +57,7 @@ def gateway(
         settings = settings.model_copy(update={"gateway_workers": workers})
     run = service.run if settings.gateway_workers == 1 else gateway_workers.run
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings, listen, http))
+        service.run_loop(settings, run(settings, listen, http))
 
 
 def _day(value: str | None) -> dt.date | None:

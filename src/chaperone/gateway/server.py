@@ -18,6 +18,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from chaperone.gateway.decide import Decider, Decision, postfix_action
 from chaperone.gateway.journal import DecisionJournal
@@ -128,8 +129,7 @@ class PolicyConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Serve the client, unless ``max_connections`` are served already."""
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         if len(self.server.connections) >= self.limits.max_connections:
             log.warning("connection refused: %d connections already",
                         len(self.server.connections))

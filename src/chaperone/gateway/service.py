@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 import uvicorn
@@ -95,6 +96,26 @@ def journal_for(settings: Settings) -> DecisionJournal | None:
     return DecisionJournal(lake_path(settings.home), config)
 
 
+def run_loop(settings: Settings, main: Coroutine[Any, Any, None]) -> None:
+    """Run the service's coroutine on the event loop the settings ask for: uvloop (the
+    same asyncio API on libuv, with the socket work in C) unless it is not installed."""
+    if settings.gateway_event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:  # not on this platform: the standard loop serves the same
+            log.warning("uvloop is not installed; using the standard asyncio event loop")
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)
+
+
+def loop_name() -> str:
+    """``uvloop`` or ``asyncio``: the event loop running, for the log."""
+    module = type(asyncio.get_running_loop()).__module__
+    return "uvloop" if module.startswith("uvloop") else "asyncio"
+
+
 def limits_of(settings: Settings) -> Limits:
     """The service's protections from the settings."""
     return Limits(idle_seconds=settings.gateway_idle_seconds,
@@ -158,7 +179,8 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     stop = stop_on_signals(asyncio.get_running_loop())
     server, journal = policy_server(settings)
     listener = await server.serve(listen)
-    log.info("chaperone gateway listening on %s (%s mode)", listen, settings.gateway_mode)
+    log.info("chaperone gateway listening on %s (%s mode, %s)", listen, settings.gateway_mode,
+             loop_name())
     tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(listener.serve_forever()),
                                         asyncio.ensure_future(watch(settings, server))]
     if http:

@@ -204,7 +204,7 @@ def worker_main(argv: list[str]) -> None:
                         format=f"%(asctime)s %(name)s[{slot}] %(message)s")
     settings = Settings.model_validate_json(channel.recv(1 << 20))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_worker(settings, channel))
+        service.run_loop(settings, serve_worker(settings, channel))
 
 
 async def serve_worker(settings: Settings, channel: socket.socket) -> None:
@@ -274,8 +274,8 @@ async def supervise(settings: Settings, listen: str, extra: list[asyncio.Future[
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGHUP, hangup)
-    log.info("chaperone gateway listening on %s (%s mode, %d workers)", listen,
-             settings.gateway_mode, settings.gateway_workers)
+    log.info("chaperone gateway listening on %s (%s mode, %d workers, %s)", listen,
+             settings.gateway_mode, settings.gateway_workers, service.loop_name())
     accepting = asyncio.ensure_future(acceptor.serve())
     failed = asyncio.ensure_future(acceptor.failed.wait())
     tasks: list[asyncio.Future[Any]] = [accepting, asyncio.ensure_future(stop.wait()), failed,
