@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import OrderedDict
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,11 +84,13 @@ class Decider:
     actions: dict[str, str]
     monitor: bool = False
     version: tuple[object, ...] = ()  # of the store it was loaded from (inputs.version)
-    _instances: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
+    _instances: dict[str, list[str]] = field(default_factory=dict)  # in order of start
     index: FactsIndex = field(init=False, repr=False)
     _rules: list[tuple[RuleWindow, str]] = field(init=False, repr=False)
     _kinds: dict[tuple[Any, ...], Decision] = field(init=False, repr=False)
     _excepted_people: frozenset[str] = field(init=False, repr=False)
+    _clock: tuple[int, dt.datetime, tuple[dt.date, int]] = field(
+        init=False, repr=False, default=(-1, dt.datetime.min, (dt.date.min, 0)))
 
     def __post_init__(self) -> None:
         self.index = FactsIndex(self.inputs)
@@ -113,22 +115,41 @@ class Decider:
     def decide_record(self, sender: str, recipients: list[str], *, channel_type: str = "email",
                       platform: str | None = None, now: dt.datetime | None = None) -> Decision:
         """The decision for one communication given normalised addresses."""
+        if now is None:
+            now, local = self._now()
+        else:
+            moment = now.astimezone(self.index.zone)
+            local = (moment.date(), moment.hour)
         record: dict[str, Any] = {
             "sender": sender, "recipients": recipients, "channel_type": channel_type,
             "platform": platform, "has_media": channel_type == "image_sharing",
-            "occurred_at": now or dt.datetime.now(dt.UTC),
+            "occurred_at": now, "local": local,
         }
         return self._judge(record)
+
+    def _now(self) -> tuple[dt.datetime, tuple[dt.date, int]]:
+        """The time and local (day, hour) of a request being answered, read once a minute:
+        every request of a minute has that minute's hour and day, which is all a rule
+        reads of the time."""
+        minute = int(time.time()) // 60
+        clock = self._clock
+        if clock[0] != minute:
+            now = dt.datetime.now(dt.UTC)
+            moment = now.astimezone(self.index.zone)
+            clock = self._clock = (int(now.timestamp()) // 60, now, (moment.date(), moment.hour))
+        return clock[1], clock[2]
 
     def _recipients(self, request: PolicyRequest) -> list[str]:
         recipient = address(request.recipient) if request.recipient else ""
         if request.state == "RCPT":
             if request.instance and recipient:
-                seen = self._instances.setdefault(request.instance, [])
+                instances = self._instances
+                seen = instances.get(request.instance)
+                if seen is None:  # a new transaction; past the limit the oldest is forgotten
+                    if len(instances) >= MAX_INSTANCES:
+                        del instances[next(iter(instances))]
+                    instances[request.instance] = seen = []
                 seen.append(recipient)
-                self._instances.move_to_end(request.instance)
-                while len(self._instances) > MAX_INSTANCES:
-                    self._instances.popitem(last=False)
             return [recipient] if recipient else []
         if request.state in ("END-OF-MESSAGE", "DATA"):
             return self._instances.pop(request.instance, [recipient] if recipient else [])
@@ -153,10 +174,10 @@ class Decider:
     def _kind(self, record: dict[str, Any], parties: Parties,
               reached: list[Reach]) -> tuple[Any, ...]:
         """Everything a rule, an exception-free party and the answer's text can see."""
-        local = record["occurred_at"].astimezone(self.index.zone)
+        day, hour = record["local"]
         return (
             record["channel_type"], record.get("platform") or named_platform(reached),
-            record["has_media"], local.date(), local.hour, len(record["recipients"]),
+            record["has_media"], day, hour, len(record["recipients"]),
             guardian_copied(parties, self.index),
             tuple(sorted(map(tuple, parties.values()))),
         )

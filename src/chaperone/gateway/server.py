@@ -196,7 +196,10 @@ def request_end(data: bytes) -> tuple[int, int]:
         return 0, 1
     if data[:2] == b"\r\n":
         return 0, 2
-    lf, crlf = data.find(b"\n\n"), data.find(b"\n\r\n")
+    lf = data.find(b"\n\n")
+    if b"\r" not in data:  # as Postfix writes: no need to look for CRLF line ends
+        return (lf, lf + 2) if lf >= 0 else (-1, -1)
+    crlf = data.find(b"\n\r\n")
     if lf >= 0 and (crlf < 0 or lf < crlf):
         return lf, lf + 2
     if crlf >= 0:
