@@ -243,3 +243,88 @@ def test_a_file_with_the_wrong_header_is_refused_with_every_missing_column(
         'users.csv:1: missing column "familyName"',
         "error: 2 problem(s); nothing was changed",
     ]
+
+
+def test_every_shape_problem_of_a_bundle_is_reported_at_once(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    (roster / "manifest.csv").unlink()
+    edit(roster / "users.csv", "givenName", "firstName")
+    edit(roster / "roles.csv", "userSourcedId", "userId")
+    (roster / "orgs.csv").unlink()
+    result = cli("directory", "import", "oneroster", roster)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "manifest.csv: missing; a OneRoster 1.1/1.2 bundle must carry one",
+        "orgs.csv: missing from the bundle",
+        'roles.csv:1: missing column "userSourcedId"',
+        'users.csv:1: missing column "givenName"',
+        "error: 4 problem(s); nothing was changed",
+    ]
+    assert all(v == 0 for v in stats(cli).values())
+
+
+def test_an_unsupported_version_is_reported_with_the_other_shape_problems(
+    cli: Cli, small_district: SampleDistrict, tmp_path: Path
+) -> None:
+    roster = copy_roster(small_district, tmp_path)
+    edit(roster / "manifest.csv", "oneroster.version,1.2", "oneroster.version,1.0")
+    edit(roster / "orgs.csv", ",type,", ",orgType,")
+    result = cli("directory", "import", "oneroster", roster)
+    assert result.code == 1
+    assert result.err.splitlines()[:2] == [
+        "manifest.csv: unsupported OneRoster version 1.0",
+        'orgs.csv:1: missing column "type"',
+    ]
+
+
+# OneRoster 1.1 keeps the role in users.csv: every role the standard names, by population.
+ROLES_11 = {
+    "teacher": "staff",
+    "aide": "staff",
+    "proctor": "staff",
+    "counselor": "staff",
+    "principal": "staff",
+    "siteAdministrator": "staff",
+    "districtAdministrator": "staff",
+    "systemAdministrator": "staff",
+    "administrator": "staff",
+    "student": "student",
+    "parent": "parent",
+    "guardian": "parent",
+    "relative": "parent",
+}
+
+
+def bundle_11(folder: Path, roles: list[str]) -> Path:
+    folder.mkdir()
+    (folder / "manifest.csv").write_text(
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,bulk\n"
+    )
+    (folder / "orgs.csv").write_text("sourcedId,status,name,type\nSCH,active,A School,school\n")
+    rows = [f"U{i},active,SCH,{role},Given{i},Family{i}" for i, role in enumerate(roles)]
+    (folder / "users.csv").write_text(
+        "sourcedId,status,orgSourcedIds,role,givenName,familyName\n" + "\n".join(rows) + "\n"
+    )
+    return folder
+
+
+def test_every_oneroster_11_role_maps_to_its_population(cli: Cli, tmp_path: Path) -> None:
+    roles = list(ROLES_11)
+    cli.ok("directory", "import", "oneroster", bundle_11(tmp_path / "roster", roles))
+    for i, role in enumerate(roles):
+        shown = json.loads(cli.ok("directory", "show", f"U{i}", "--format", "json").out)
+        assert (shown["role"], shown["population"]) == (role, ROLES_11[role])
+
+
+def test_an_unknown_role_in_a_11_bundle_names_its_users_csv_line(cli: Cli, tmp_path: Path) -> None:
+    roster = bundle_11(tmp_path / "roster", ["teacher", "techer", "student", "janitor"])
+    result = cli("directory", "import", "oneroster", roster)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        'users.csv:3: unknown role "techer"',
+        'users.csv:5: unknown role "janitor"',
+        "error: 2 problem(s); nothing was changed",
+    ]
+    assert all(v == 0 for v in stats(cli).values())

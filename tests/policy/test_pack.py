@@ -149,3 +149,31 @@ def test_validate_exits_non_zero_with_one_line_per_problem(cli: Cli, tmp_path: P
         'pack.yaml:20: unknown operator "roughly"',
         "error: 1 problem(s); nothing was changed",
     ]
+
+
+def test_a_wrong_field_does_not_hide_the_other_problems() -> None:
+    rule = DRAFT[DRAFT.index("  - id: late-night") :]
+    second = rule.replace("citation: 9052 §A.3", 'citation: ""').replace("op: gte", "op: roughly")
+    broken = (DRAFT + second.replace("record.local_hour", "record.mood")).replace(
+        "    title: Late", "    colour: red\n    title: Late", 1
+    )
+    broken = broken.replace("citation: 9052 §A.3", "citation: 9052 §Q", 1)
+    assert problems_of(broken) == [
+        'pack.yaml:13: unknown field "colour"',
+        'pack.yaml:15: unknown section "Q" in citation',
+        'pack.yaml:22: duplicate rule id "late-night"',
+        "pack.yaml:24: missing citation",
+        'pack.yaml:30: unknown field "record.mood"',
+        'pack.yaml:30: unknown operator "roughly"',
+    ]
+
+
+def test_definitions_name_known_sections_even_when_a_rule_is_wrong() -> None:
+    broken = DRAFT.replace(
+        "rules:\n",
+        "definitions:\n  social_media:\n    section: Z\n    text: Online presence.\nrules:\n",
+    ).replace("severity: low", "severity: dire")
+    assert [p.split(": ", 1)[1] for p in problems_of(broken)] == [
+        'unknown section "Z"',
+        "rules.0.severity: unknown value \"dire\" (expected 'low', 'medium', 'high' or 'critical')",
+    ]

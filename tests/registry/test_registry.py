@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaperone.common.problems import InputError
-from chaperone.registry.service import RegistryView, parse
+from chaperone.registry.service import Approval, RegistryView, parse
 from tests.conftest import Cli
 
 REGISTRY = """\
@@ -132,6 +132,25 @@ def test_duplicate_platforms_unknown_fields_and_bad_yaml() -> None:
     assert problems_of("district: [unclosed\n") == [
         "registry.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"
     ]
+
+
+def test_a_duplicate_platform_is_reported_with_the_other_errors() -> None:
+    broken = REGISTRY.replace("id: classdojo", "id: parentsquare").replace(
+        "status: pending", "status: aproved"
+    )
+    assert problems_of(broken) == [
+        'registry.yaml:18: duplicate platform "parentsquare"',
+        'registry.yaml:20: platforms.1.status: unknown value "aproved" '
+        "(expected 'approved', 'pending', 'denied' or 'retired')",
+    ]
+
+
+@pytest.mark.parametrize("other", ["vendor", "volunteer", "contractor"])
+def test_populations_outside_the_audiences_are_never_approved(
+    view: RegistryView, other: str
+) -> None:
+    answer = view.approval("parentsquare", "email", ("staff", other), dt.date(2024, 1, 1))
+    assert answer == Approval(False, f"ParentSquare is not approved for staff-{other}")
 
 
 @pytest.mark.store

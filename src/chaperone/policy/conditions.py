@@ -79,17 +79,15 @@ class ConditionParser:
         self.problems.append(self.doc.problem(path, message))
 
     def _compare(self, data: dict[str, Any], path: Path_) -> Compare | None:
-        extra = set(data) - {"field", "op", "value"}
-        if extra:
-            self._fail(path, f'unknown key "{sorted(extra)[0]}" in a comparison')
-            return None
+        before = len(self.problems)
+        for key in sorted(set(data) - {"field", "op", "value"}, key=str):
+            self._fail((*path, key), f'unknown key "{key}" in a comparison')
         name, op = data.get("field"), data.get("op")
-        spec = FIELDS.get(str(name))
-        if spec is None:
+        if str(name) not in FIELDS:
             self._fail((*path, "field"), f'unknown field "{name}"')
-            return None
         if op not in OPERATORS:
             self._fail((*path, "op"), f'unknown operator "{op}"')
+        if len(self.problems) > before:
             return None
         message = _value_problem(str(name), str(op), data)
         if message:

@@ -11,25 +11,36 @@ from chaperone.common import yamlfile
 from chaperone.common.csvfile import decode
 from chaperone.common.problems import InputError, Problem
 from chaperone.common.yamlfile import LocatedYaml
-from chaperone.policy.conditions import ConditionParser
+from chaperone.policy.conditions import Condition, ConditionParser
 from chaperone.policy.models import CITATION, Pack, PackSpec, Rule
 
 BUILTIN = ("9052.yaml",)
 
 
 def parse(text: str, *, source: str) -> Pack:
-    """Validate a pack's YAML text; InputError lists every problem at once."""
+    """Validate a pack's YAML text; InputError lists every problem at once.
+
+    The checks of citations, rule ids, definitions and conditions read the YAML as
+    it is, so they report their problems even when other fields fail validation.
+    """
     doc = yamlfile.load(text, source=source)
     if not isinstance(doc.data, dict):
         raise InputError([Problem(source, 1, "a policy pack is a mapping")])
+    problems: list[Problem] = []
+    spec: PackSpec | None = None
     try:
         spec = PackSpec.model_validate(doc.data)
     except ValidationError as exc:
-        problems = doc.problems_from(exc) + _condition_problems(doc)
-        raise InputError(sorted(set(problems), key=_order)) from exc
-    rules, problems = _rules(spec, doc)
-    if problems:
-        raise InputError(sorted(problems, key=_order))
+        problems += doc.problems_from(exc)
+    conditions, more = _checks(doc)
+    problems += more
+    if problems or spec is None:
+        raise InputError(sorted(set(problems), key=_order))
+    rules = [
+        Rule(spec=rule, condition=condition)
+        for rule, condition in zip(spec.rules, conditions, strict=True)
+        if condition is not None
+    ]
     return Pack(spec=spec, rules=rules, text=text)
 
 
@@ -48,39 +59,40 @@ def _order(problem: Problem) -> tuple[int, str]:
     return (problem.line or 0, problem.message)
 
 
-def _condition_problems(doc: LocatedYaml) -> list[Problem]:
-    """Condition problems even when other fields are wrong, so one run reports all."""
-    rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
-    parser = ConditionParser(doc)
-    for i, rule in enumerate(rules if isinstance(rules, list) else []):
-        if isinstance(rule, dict) and "when" in rule:
-            parser.parse(rule["when"], ("rules", i, "when"))
-    return parser.problems
-
-
-def _rules(spec: PackSpec, doc: LocatedYaml) -> tuple[list[Rule], list[Problem]]:
+def _checks(doc: LocatedYaml) -> tuple[list[Condition | None], list[Problem]]:
+    """Each rule's parsed condition, and the problems of rules and definitions."""
+    data = doc.data
     parser = ConditionParser(doc)
     problems: list[Problem] = []
-    sections = {s.id for s in spec.sections}
-    seen: set[str] = set()
-    rules = []
-    for i, rule_spec in enumerate(spec.rules):
-        at = ("rules", i)
-        if rule_spec.id in seen:
-            problems.append(doc.problem((*at, "id"), f'duplicate rule id "{rule_spec.id}"'))
-        seen.add(rule_spec.id)
-        problems += _citation_problems(rule_spec.citation, spec.policy, sections, doc, at)
-        condition = parser.parse(rule_spec.when, (*at, "when"))
-        if condition is not None:
-            rules.append(Rule(spec=rule_spec, condition=condition))
-    for name, definition in spec.definitions.items():
-        if definition.section not in sections:
+    policy = data.get("policy")
+    sections = {s["id"] for s in _list(data.get("sections")) if isinstance(s, dict) and "id" in s}
+    seen: set[object] = set()
+    conditions: list[Condition | None] = []
+    for i, rule in enumerate(_list(data.get("rules"))):
+        at: tuple[str | int, ...] = ("rules", i)
+        if not isinstance(rule, dict):
+            conditions.append(None)
+            continue
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str | int) and rule_id in seen:
+            problems.append(doc.problem((*at, "id"), f'duplicate rule id "{rule_id}"'))
+        seen.add(rule_id)
+        citation = rule.get("citation")
+        if isinstance(citation, str) and policy is not None:
+            problems += _citation_problems(citation, str(policy), sections, doc, at)
+        conditions.append(parser.parse(rule["when"], (*at, "when")) if "when" in rule else None)
+    definitions = data.get("definitions")
+    for name, definition in (definitions if isinstance(definitions, dict) else {}).items():
+        section = definition.get("section") if isinstance(definition, dict) else None
+        if isinstance(section, str) and section not in sections:
             problems.append(
-                doc.problem(
-                    ("definitions", name, "section"), f'unknown section "{definition.section}"'
-                )
+                doc.problem(("definitions", name, "section"), f'unknown section "{section}"')
             )
-    return rules, problems + parser.problems
+    return conditions, problems + parser.problems
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _citation_problems(

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from chaperone.common import yamlfile
 from chaperone.common.csvfile import decode
 from chaperone.common.problems import InputError, NotFoundError, Problem
+from chaperone.common.yamlfile import LocatedYaml
 from chaperone.directory.normalize import email_domain, normalize_social, phone_matches
-from chaperone.registry.models import Platform, Registry, audience
+from chaperone.registry.models import AUDIENCE_POPULATIONS, Platform, Registry, audience
 from chaperone.store.models import RegistrySnapshot
 
 
@@ -75,7 +76,9 @@ class RegistryView:
         platform = self.platforms.get(platform_id)
         if platform is None:
             return Approval(False, f'"{platform_id}" is not in the registry')
-        pair = audience(*between)
+        known = all(population in AUDIENCE_POPULATIONS for population in between)
+        # Audiences pair staff, students and parents; any other population is in none.
+        pair = audience(*between) if known else "-".join(between)
         checks = [
             (platform.status == "approved", f"{platform.name} is {platform.status}"),
             (
@@ -103,21 +106,29 @@ def parse(text: str, *, source: str) -> Registry:
     doc = yamlfile.load(text, source=source)
     if not isinstance(doc.data, dict):
         raise InputError([Problem(source, 1, "a registry is a mapping with a district key")])
+    problems = _duplicate_platforms(doc)
     try:
         registry = Registry.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(doc.problems_from(exc)) from exc
-    seen: set[str] = set()
-    problems = []
-    for i, platform in enumerate(registry.platforms):
-        if platform.id in seen:
-            problems.append(
-                doc.problem(("platforms", i, "id"), f'duplicate platform "{platform.id}"')
-            )
-        seen.add(platform.id)
+        raise InputError(doc.problems_from(exc) + problems) from exc
     if problems:
         raise InputError(problems)
     return registry
+
+
+def _duplicate_platforms(doc: LocatedYaml) -> list[Problem]:
+    """Platform ids used twice, read from the YAML as it is so other errors do not hide them."""
+    platforms = doc.data.get("platforms")
+    seen: set[object] = set()
+    problems = []
+    for i, platform in enumerate(platforms if isinstance(platforms, list) else []):
+        platform_id = platform.get("id") if isinstance(platform, dict) else None
+        if isinstance(platform_id, str) and platform_id in seen:
+            problems.append(
+                doc.problem(("platforms", i, "id"), f'duplicate platform "{platform_id}"')
+            )
+        seen.add(platform_id)
+    return problems
 
 
 def current(session: Session) -> RegistryView | None:

@@ -83,44 +83,66 @@ class OneRosterImporter:
         self.batch = Batch(source=self.source, file=str(path))
 
     def read(self) -> Batch:
-        """Parse the whole bundle; problems are collected in the batch, not raised."""
-        manifest = self._manifest()
-        version = manifest.get("oneroster.version") or (
-            "1.2" if self.bundle.has("roles.csv") else "1.1"
-        )
-        if version not in SUPPORTED_VERSIONS:
-            raise InputError(
-                [Problem("manifest.csv", None, f"unsupported OneRoster version {version}")]
-            )
+        """Parse the whole bundle; problems are collected in the batch, not raised.
+
+        Problems with the bundle's shape (a missing manifest or file, an unsupported
+        version, a header without a required column) are raised together first, every
+        one of them, since no row of a file without its columns can be read.
+        """
+        manifest, version, tables = self._structure()
         self.batch.bulk = manifest.get("file.users", "bulk") != "delta"
-        orgs = self._orgs(self._table("orgs.csv", ORG_COLUMNS))
-        users = self._users(self._table("users.csv", USER_COLUMNS[version]), version)
+        orgs = self._orgs(tables["orgs.csv"])
+        users = self._users(tables["users.csv"], version)
         if version == "1.2":
-            self._roles(self._table("roles.csv", ROLE_COLUMNS), users)
+            self._roles(tables["roles.csv"], users)
         people = {uid: self._person(uid, u, orgs) for uid, u in users.items()}
         self.batch.people = [p for p in people.values() if p is not None]
         self._links(users, {p.person_id: p for p in self.batch.people})
         return self.batch
 
+    def _structure(self) -> tuple[dict[str, str], str, dict[str, CsvTable]]:
+        """The manifest, the version and the files to read, or every shape problem at once."""
+        problems: list[Problem] = []
+        manifest: dict[str, str] = {}
+        if not self.bundle.has("manifest.csv"):
+            problems.append(
+                Problem("manifest.csv", None, "missing; a OneRoster 1.1/1.2 bundle must carry one")
+            )
+        else:
+            table = self._table("manifest.csv", ("propertyName", "value"), problems)
+            if table is not None:
+                manifest = {r.get("propertyName"): r.get("value") for r in table.rows()}
+        version = manifest.get("oneroster.version") or (
+            "1.2" if self.bundle.has("roles.csv") else "1.1"
+        )
+        if version not in SUPPORTED_VERSIONS:
+            problems.append(
+                Problem("manifest.csv", None, f"unsupported OneRoster version {version}")
+            )
+            version = "1.2" if self.bundle.has("roles.csv") else "1.1"
+        required = {"orgs.csv": ORG_COLUMNS, "users.csv": USER_COLUMNS[version]}
+        if version == "1.2":
+            required["roles.csv"] = ROLE_COLUMNS
+        tables = {name: self._table(name, columns, problems) for name, columns in required.items()}
+        if problems:
+            raise InputError(problems)
+        return manifest, version, {name: t for name, t in tables.items() if t is not None}
+
     def _problem(self, source: str, line: int | None, message: str) -> None:
         self.batch.problems.append(Problem(source, line, message))
 
-    def _manifest(self) -> dict[str, str]:
-        if not self.bundle.has("manifest.csv"):
-            raise InputError(
-                [
-                    Problem(
-                        "manifest.csv", None, "missing; a OneRoster 1.1/1.2 bundle must carry one"
-                    )
-                ]
-            )
-        table = self._table("manifest.csv", ("propertyName", "value"))
-        return {r.get("propertyName"): r.get("value") for r in table.rows()}
-
-    def _table(self, name: str, required: Iterable[str]) -> CsvTable:
-        table = self.bundle.table(name)
-        table.require(tuple(required))
-        return table
+    def _table(
+        self, name: str, required: Iterable[str], problems: list[Problem]
+    ) -> CsvTable | None:
+        """A file of the bundle with its required columns, else None and its problems."""
+        try:
+            table = self.bundle.table(name)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return None
+        missing = table.missing(tuple(required))
+        problems.extend(missing)
+        return None if missing else table
 
     def _orgs(self, table: CsvTable) -> set[str]:
         seen: set[str] = set()
