@@ -59,3 +59,14 @@ def test_yaml_values_know_their_lines() -> None:
     assert doc.line_of(("b", 1, "nothing", "here")) == 4
     with pytest.raises(InputError, match=r'f\.yaml:2: duplicate key "a"'):
         load("a: 1\na: 2\n", source="f.yaml")
+
+
+def test_every_duplicate_key_is_reported_at_once() -> None:
+    text = "a: 1\nb:\n  x: 1\n  x: 2\na: 3\nc:\n  - k: 1\n    k: 2\n"
+    with pytest.raises(InputError) as raised:
+        load(text, source="f.yaml")
+    assert [str(p) for p in raised.value.problems] == [
+        'f.yaml:4: duplicate key "x"',
+        'f.yaml:5: duplicate key "a"',
+        'f.yaml:8: duplicate key "k"',
+    ]

@@ -54,25 +54,32 @@ def load(text: str, *, source: str) -> LocatedYaml:
         raise InputError([Problem(source, line, f"not valid YAML: {reason}")]) from exc
     doc = LocatedYaml(data=None, source=source)
     if node is not None:
-        doc.data = _convert(node, (), doc.lines)
+        duplicates: list[Problem] = []
+        doc.data = _convert(node, (), doc.lines, duplicates)
+        if duplicates:  # every one, not just the first: the file is fixed in one go
+            raise InputError(duplicates)
     return doc
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+def _convert(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], duplicates: list[Problem]
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             if key in result:
-                raise InputError(
-                    [Problem(_source(node), key_node.start_mark.line + 1, f'duplicate key "{key}"')]
-                )
-            result[key] = _convert(value_node, (*path, key), lines)
+                line = key_node.start_mark.line + 1
+                duplicates.append(Problem(_source(node), line, f'duplicate key "{key}"'))
+                continue
+            result[key] = _convert(value_node, (*path, key), lines, duplicates)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [
+            _convert(item, (*path, i), lines, duplicates) for i, item in enumerate(node.value)
+        ]
     return _scalar(node)
 
 
