@@ -77,9 +77,7 @@ def _convert(
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, (*path, i), lines, duplicates) for i, item in enumerate(node.value)
-        ]
+        return [_convert(item, (*path, i), lines, duplicates) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 
