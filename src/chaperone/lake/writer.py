@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -179,25 +180,20 @@ class LakeWriter:
             return 0
         now = dt.datetime.now(dt.UTC)
         prefix = f"{kind}:{Path(source).name}#"
-        table = pa.Table.from_pylist(
-            [
-                {
-                    "quarantine_id": uuid.uuid5(
-                        uuid.NAMESPACE_URL, f"{source_digest}#{r.position}"
-                    ).hex,
-                    "run_id": self.run_id,
-                    "quarantined_at": now,
-                    "source_kind": kind,
-                    "source": source,
-                    "position": _located(r.position, prefix),
-                    "reason": r.reason,
-                    "size": r.size,
-                    "sha256": r.digest,
-                }
-                for r in rejected
-            ],
-            schema=QUARANTINE_SCHEMA,
-        )
+        positions = [r.position for r in rejected]
+        count = len(rejected)
+        columns = {
+            "quarantine_id": [uuid5_hex(f"{source_digest}#{p}") for p in positions],
+            "run_id": [self.run_id] * count,
+            "quarantined_at": [now] * count,
+            "source_kind": [kind] * count,
+            "source": [source] * count,
+            "position": [_located(p, prefix) for p in positions],
+            "reason": [r.reason for r in rejected],
+            "size": [r.size for r in rejected],
+            "sha256": [r.digest for r in rejected],
+        }
+        table = pa.Table.from_pydict(columns, schema=QUARANTINE_SCHEMA)
         return self._write_quarantine(table)
 
     def _write_quarantine(self, table: pa.Table) -> int:
@@ -220,6 +216,18 @@ class LakeWriter:
             self.db.execute(f"COPY fresh_rejects TO '{staged}' (FORMAT parquet)")
             publish(staged, self.layout.quarantine / staged.name)
         return len(table)
+
+
+def uuid5_hex(name: str) -> str:
+    """``uuid.uuid5(uuid.NAMESPACE_URL, name).hex``, without building a UUID object (a
+    quarter of the time; a source can quarantine a million rows)."""
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return digest.hex()
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
 def _publish_all(staged: list[Path], finals: list[Path]) -> None:
