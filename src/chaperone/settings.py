@@ -28,6 +28,7 @@ class Settings(BaseModel):
     ingest_batch_size: int = Field(default=20_000, ge=1)
     spark_master: str = "local[*]"
     audit_memory_limit: str = "3GB"
+    lake_compact_target_mb: float = Field(default=64.0, gt=0)
     gateway_mode: Literal["enforce", "monitor"] = "enforce"
     gateway_actions: dict[str, str] = Field(
         default_factory=lambda: {"9052-A-direct": "REJECT", "9052-A-platform": "REJECT"}
@@ -50,6 +51,14 @@ class Settings(BaseModel):
     oidc_name: str = "single sign-on"
     oidc_scopes: str = "openid email profile"
     oidc_username_claim: str = "email"
+    public_url: str | None = None
+    mail_from: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    ack_remind_days: int = Field(default=7, ge=1)
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -60,6 +69,13 @@ class Settings(BaseModel):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("CHAPERONE_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("CHAPERONE_PUBLIC_URL must be an http(s):// address")
+        return value.rstrip("/") if value else None
 
     @property
     def store_url(self) -> str:
@@ -97,6 +113,7 @@ ENVIRONMENT = (
     "ingest_batch_size",
     "spark_master",
     "audit_memory_limit",
+    "lake_compact_target_mb",
     "gateway_mode",
     "gateway_fail_action",
     "gateway_idle_seconds",
@@ -116,4 +133,12 @@ ENVIRONMENT = (
     "oidc_name",
     "oidc_scopes",
     "oidc_username_claim",
+    "public_url",
+    "mail_from",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "ack_remind_days",
 )

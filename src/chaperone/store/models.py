@@ -411,3 +411,54 @@ class CaseEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     intervention_code: Mapped[str | None] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+class Campaign(Base):
+    """An acknowledgment campaign: one policy version, the populations it must reach (§D)."""
+
+    __tablename__ = "ack_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(80))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    populations: Mapped[str] = mapped_column(String(255))  # ";"-separated
+    schools: Mapped[str] = mapped_column(Text, default="")  # ";"-separated org ids; "" = all
+    opens_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Notice(Base):
+    """One person's notice in a campaign: where it went and whether they acknowledged.
+
+    The link's token is never stored: it is derived from an application secret and
+    ``nonce`` when a notice is sent, and found again by its SHA-256 (``token_hash``).
+    """
+
+    __tablename__ = "ack_notices"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "person_id", name="uq_ack_notices_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("ack_campaigns.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[str] = mapped_column(String(255), index=True)
+    population: Mapped[str] = mapped_column(String(20))
+    school: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(320))
+    nonce: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    send_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_via: Mapped[str | None] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(255))
