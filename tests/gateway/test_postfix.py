@@ -9,12 +9,9 @@ SIGTERM the gateway records its decisions in the lake, which the first test read
 from __future__ import annotations
 
 import os
-import shutil
 import smtplib
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -27,82 +24,21 @@ from chaperone.lake.writer import lake_path
 from chaperone.settings import Settings
 from tests.audit.world import load_world
 from tests.conftest import Cli
+from tests.postfix import SMTP_PORT, delivered, free_port, running, wait_for
 
-POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
-CONFIG = Path("/etc/postfix")
-SMTP_PORT = 2525
 RUN_GATEWAY = "from chaperone.cli import main; main()"
-
-MAIN_CF = """\
-compatibility_level = 3.6
-myhostname = mx.district.k12.us
-mydomain = district.k12.us
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-smtputf8_enable = yes
-virtual_mailbox_domains = district.k12.us students.district.k12.us gmail.com
-virtual_mailbox_base = {mail}
-virtual_mailbox_maps = static:inbox/
-virtual_uid_maps = static:{uid}
-virtual_gid_maps = static:{gid}
-smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:{policy},
-    permit_mynetworks, reject
-smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:{policy}
-maillog_file = {mail}/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
-"""
-MASTER_SMTP = f"127.0.0.1:{SMTP_PORT} inet n - n - - smtpd\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
+GATEWAY_RESTRICTIONS = """check_policy_service inet:127.0.0.1:{policy},
+    permit_mynetworks, reject"""
 
 
 @pytest.fixture
 def postfix() -> Iterator[tuple[Path, int]]:
-    if not Path(POSTFIX).exists() or os.geteuid() != 0:
-        pytest.skip("needs Debian's postfix package and root (make test installs it)")
-    # Postfix's delivery agent runs as nobody: the mailbox must be reachable by it,
-    # which pytest's private tmp_path is not.
-    mail = Path(tempfile.mkdtemp(prefix="chaperone-postfix-", dir="/tmp"))
-    mail.chmod(0o755)
-    os.chown(mail, 65534, 65534)
-    saved = {n: (CONFIG / n).read_bytes() for n in ("main.cf", "master.cf") if (CONFIG / n).exists()}
     policy = free_port()
-    try:
-        (CONFIG / "main.cf").write_text(MAIN_CF.format(mail=mail, uid=65534, gid=65534,
-                                                       policy=policy))
-        master = saved.get("master.cf", b"").decode()
-        (CONFIG / "master.cf").write_text(MASTER_SMTP + master.replace("\nsmtp      inet",
-                                                                       "\n#smtp inet"))
-        subprocess.run([POSTFIX, "stop"], capture_output=True)
-        subprocess.run([POSTFIX, "start"], check=True, capture_output=True)
-        wait_for(SMTP_PORT)
+    with running(
+        GATEWAY_RESTRICTIONS.format(policy=policy),
+        extra=f"smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:{policy}",
+    ) as mail:
         yield mail, policy
-    finally:
-        subprocess.run([POSTFIX, "stop"], capture_output=True)
-        for name, data in saved.items():
-            (CONFIG / name).write_bytes(data)
-        for name in {"main.cf", "master.cf"} - set(saved):
-            (CONFIG / name).unlink(missing_ok=True)
-        shutil.rmtree(mail, ignore_errors=True)
 
 
 @pytest.fixture
@@ -129,16 +65,6 @@ def send(sender: str, recipient: str) -> None:
     message.set_content("Practice is at 4 today.")
     with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=30) as smtp:
         smtp.send_message(message)
-
-
-def delivered(mail: Path, seconds: float = 20) -> list[Path]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = [p for p in (mail / "inbox").rglob("*") if p.is_file()] if (mail / "inbox").exists() else []
-        if found:
-            return found
-        time.sleep(0.2)
-    return []
 
 
 def test_off_channel_mail_is_rejected_and_compliant_mail_delivered(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from chaperone.cli import (
     audit,
+    campaigns,
     demo,
     directory,
     exceptions,
@@ -39,6 +40,7 @@ app.command("audit")(audit.audit)
 app.command("report")(audit.report)
 app.command("gateway")(gateway.gateway)
 app.add_typer(exceptions.app, name="exceptions")
+app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
