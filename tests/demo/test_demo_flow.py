@@ -29,7 +29,11 @@ def test_the_demo_finds_exactly_what_was_planted(settings: Settings, store: Stor
         assert report.read == report.stored + report.duplicates + report.quarantined
     assert sum(r.quarantined for r in result.ingested) > 0  # planted bad rows
     assert result.report is not None and result.report.is_file()
-    assert len(said) == 5
+    assert len(said) == 6
+    # the campaign asks every active person, per population, as the directory counts them
+    assert {p: t["people"] for p, t in result.campaign.items()} == {
+        p: n for p, n in result.people.items() if n
+    }
 
 
 def test_the_report_is_self_contained_with_real_charts(cli: Cli, settings: Settings) -> None:

@@ -28,5 +28,8 @@ def demo(
     table("Findings (Board Policy 9052)", ["rule", "findings"], rows)
     table("Planted in the generated traffic", ["kind", "records"],
           [[k, v] for k, v in sorted(result.planted.items())])
+    table("Acknowledgment campaign 'Board Policy 9052 (demo)'",
+          ["population", "people", "without e-mail"],
+          [[p, t["people"], t["no_address"]] for p, t in result.campaign.items()])
     table("Time", ["step", "seconds"], [[k, f"{v:.1f}"] for k, v in result.seconds.items()])
     line(f"report: {result.report} (open it in a browser)")

@@ -1,4 +1,5 @@
-"""``chaperone demo``: a generated district, end to end — import, ingest, audit, report."""
+"""``chaperone demo``: a generated district, end to end — import, ingest, audit, report, and
+an acknowledgment campaign."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaperone.acknowledge import campaigns
 from chaperone.audit import export as exporter
 from chaperone.audit import flow as audit
 from chaperone.demo.district import SampleDistrict, generate
@@ -39,6 +41,7 @@ class DemoResult:
     per_rule: dict[str, int] = field(default_factory=dict)
     planted: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
+    campaign: dict[str, dict[str, int | float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -71,7 +74,22 @@ def run(settings: Settings, store: Store, *, seed: int, students: int, staff: in
         result.per_rule = summary.per_rule
     with _timed(result, "write the report", say):
         result.report = _report(settings, store, view)
+    with _timed(result, "open an acknowledgment campaign (§D)", say):
+        result.campaign = _campaign(store)
     return result
+
+
+def _campaign(store: Store) -> dict[str, dict[str, int | float]]:
+    """A campaign for everyone Policy 9052 reaches; its progress per population."""
+    with store.transaction() as session:
+        campaign, _synced = campaigns.create(
+            session,
+            name="Board Policy 9052 (demo)",
+            due_on=dt.date.today() + dt.timedelta(days=30),
+            created_by="demo",
+        )
+        found = campaigns.status(session, campaign)
+        return {p: tally.as_dict() for p, tally in found.populations.items()}
 
 
 def _load_directory(store: Store, district: SampleDistrict,
