@@ -102,10 +102,11 @@ def send(
         result.no_address = sum(1 for n in due if n.address is None)
         result.waiting = _waiting(session, campaign, remind)
         chosen = [n.id for n in due if n.address is not None][:limit]
+        batch = _Batch(tokens.secret(session), campaign, _pack(session, campaign), remind)
     with _relay(settings) as relay:
         for notice_id in chosen:
             with store.transaction() as session:
-                letter = _letter(session, settings, notice_id, remind=remind)
+                letter = _letter(session, settings, batch, notice_id)
                 if letter is None:  # acknowledged meanwhile
                     continue
                 notice = session.get(Notice, notice_id)
@@ -186,40 +187,19 @@ def _relay(settings: Settings) -> Iterator[smtplib.SMTP]:
         ) from exc
 
 
-def _letter(session: Session, settings: Settings, notice_id: int, *, remind: bool) -> Letter | None:
-    notice = session.get(Notice, notice_id)
-    if notice is None or notice.acknowledged_at is not None or notice.address is None:
-        return None
-    campaign = campaigns.get(session, notice.campaign_id)
-    person = session.scalar(select(Person).where(Person.person_id == notice.person_id))
-    token = tokens.derive(tokens.secret(session), campaign.id, notice.person_id, notice.nonce)
-    return Letter(
-        notice.id,
-        notice.address,
-        compose(
-            session,
-            settings,
-            campaign,
-            notice.address,
-            given_name=person.given_name if person else "",
-            url=link(settings, token),
-            remind=remind and notice.sent_at is not None,
-        ),
-    )
+@dataclass(frozen=True)
+class _Batch:
+    """What every notice of one run shares, read once."""
+
+    key: bytes
+    campaign: Campaign
+    pack: Pack | None
+    remind: bool
 
 
-def compose(
-    session: Session,
-    settings: Settings,
-    campaign: Campaign,
-    to: str,
-    *,
-    given_name: str,
-    url: str,
-    remind: bool = False,
-) -> EmailMessage:
-    """The notice: what the policy is, the link to acknowledge it, and by when."""
-    pack = next(
+def _pack(session: Session, campaign: Campaign) -> Pack | None:
+    """The policy version a campaign asks people to acknowledge."""
+    return next(
         (
             p
             for p in policies.versions(session)
@@ -227,6 +207,40 @@ def compose(
         ),
         None,
     )
+
+
+def _letter(session: Session, settings: Settings, batch: _Batch, notice_id: int) -> Letter | None:
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.acknowledged_at is not None or notice.address is None:
+        return None
+    person = session.scalar(select(Person).where(Person.person_id == notice.person_id))
+    token = tokens.derive(batch.key, batch.campaign.id, notice.person_id, notice.nonce)
+    return Letter(
+        notice.id,
+        notice.address,
+        compose(
+            settings,
+            batch.campaign,
+            batch.pack,
+            notice.address,
+            given_name=person.given_name if person else "",
+            url=link(settings, token),
+            remind=batch.remind and notice.sent_at is not None,
+        ),
+    )
+
+
+def compose(
+    settings: Settings,
+    campaign: Campaign,
+    pack: Pack | None,
+    to: str,
+    *,
+    given_name: str,
+    url: str,
+    remind: bool = False,
+) -> EmailMessage:
+    """The notice: what the policy is, the link to acknowledge it, and by when."""
     title = pack.spec.title if pack else f"Policy {campaign.policy}"
     message = EmailMessage()
     message["From"] = str(settings.mail_from)
