@@ -6,6 +6,7 @@ copied for each test, so every test starts from the same store and may change it
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, select, text
 
+from chaperone.acknowledge import campaigns, tokens
 from chaperone.demo import flow
 from chaperone.settings import Settings
 from chaperone.store.db import open_store
-from chaperone.store.models import Finding, Org, Person, PersonOrg
+from chaperone.store.models import Finding, Notice, Org, Person, PersonOrg
 from chaperone.users.service import create_user
 from chaperone.web.app import create_app
 
@@ -189,3 +191,29 @@ class Web:
     def close(self) -> None:
         self.client.close()
         self.app.state.store.close()
+
+
+def new_campaign(web: Web, name: str = "Policy 9052, 2026-27", **options: object) -> int:
+    """An acknowledgment campaign made through the service, due in a month; its number."""
+    with web.app.state.store.transaction() as session:
+        campaign, _ = campaigns.create(
+            session,
+            name=name,
+            due_on=dt.date.today() + dt.timedelta(days=30),
+            created_by="compliance_officer",
+            **options,  # type: ignore[arg-type]
+        )
+        return campaign.id
+
+
+def link(web: Web, campaign_id: int, population: str = "staff") -> tuple[str, str]:
+    """The private link token of one person's notice in a campaign, and their person id."""
+    with web.app.state.store.transaction() as session:
+        notice = session.scalars(
+            select(Notice)
+            .where(Notice.campaign_id == campaign_id, Notice.population == population)
+            .order_by(Notice.person_id)
+        ).first()
+        assert notice is not None
+        key = tokens.secret(session)
+        return tokens.derive(key, campaign_id, notice.person_id, notice.nonce), notice.person_id

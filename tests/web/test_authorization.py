@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from chaperone.users.roles import Permission, allows
-from tests.web.site import ROLES, Web, World
+from tests.web.site import ROLES, Web, World, new_campaign
 
 pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
 
@@ -26,7 +26,7 @@ P = Permission
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # with {finding}, {case}, {person} placeholders
+    path: str  # with {finding}, {case}, {person}, {campaign} placeholders
     permission: Permission | None  # None: any signed-in user
     body: dict[str, object] | None = None
     form: dict[str, object] | None = None
@@ -72,6 +72,8 @@ ROUTES = [
         ok=303,
     ),
     Route("GET", "/audit-log", P.VIEW_TRAIL),
+    Route("GET", "/campaigns", P.VIEW_CAMPAIGNS),
+    Route("GET", "/campaigns/{campaign}", P.VIEW_CAMPAIGNS),
     # API
     Route("GET", "/api/v1/me", None),
     Route("GET", "/api/v1/dashboard", P.VIEW_FINDINGS),
@@ -109,6 +111,8 @@ ROUTES = [
     Route("GET", "/api/v1/registry", P.VIEW_REGISTRY),
     Route("GET", "/api/v1/audit-log", P.VIEW_TRAIL),
     Route("GET", "/api/v1/audit-log/verify", P.VIEW_TRAIL),
+    Route("GET", "/api/v1/campaigns", P.VIEW_CAMPAIGNS),
+    Route("GET", "/api/v1/campaigns/{campaign}", P.VIEW_CAMPAIGNS),
 ]
 SIGN_IN_ROUTES = {
     ("GET", "/login"),
@@ -119,6 +123,7 @@ SIGN_IN_ROUTES = {
     ("POST", "/api/v1/session"),
     ("DELETE", "/api/v1/session"),
 }
+PUBLIC_ROUTES = {("GET", "/ack/{token}"), ("POST", "/ack/{token}")}  # tests/web/test_campaigns.py
 SCOPED = ("{finding}", "{case}", "{person}")
 
 
@@ -175,10 +180,11 @@ def test_every_route_answers_each_role_as_the_roles_table_says(
 ) -> None:
     admin = web("admin")
     user = web(role)
+    campaign = str(new_campaign(admin))
     wrong: list[str] = []
     for route in ROUTES:
         for school in ("A", "B"):
-            ids = _ids(admin, world, school)
+            ids = _ids(admin, world, school) | {"campaign": campaign}
             got = _call(user, route, ids)
             want = expected(role, route, school)
             if got != want:
@@ -190,7 +196,7 @@ def test_signed_out_requests_are_sent_to_sign_in(
     web: Callable[[str | None], Web], world: World
 ) -> None:
     admin = web("admin")
-    ids = _ids(admin, world, "A")
+    ids = _ids(admin, world, "A") | {"campaign": str(new_campaign(admin))}
     anonymous = web(None)
     for route in ROUTES:
         got = _call(anonymous, route, ids)
@@ -202,7 +208,7 @@ def test_signed_out_requests_are_sent_to_sign_in(
 
 def test_the_matrix_covers_every_route_of_the_application(web: Callable[[str | None], Web]) -> None:
     app = web(None).app
-    declared = {(r.method, r.path) for r in ROUTES} | SIGN_IN_ROUTES
+    declared = {(r.method, r.path) for r in ROUTES} | SIGN_IN_ROUTES | PUBLIC_ROUTES
     served = {
         (method, route.path)
         for route in app.routes
@@ -215,6 +221,7 @@ def test_the_matrix_covers_every_route_of_the_application(web: Callable[[str | N
             p.replace("{finding_id}", "{finding}")
             .replace("{case_id}", "{case}")
             .replace("{person_id}", "{person}")
+            .replace("{campaign_id}", "{campaign}")
             .replace("{code}", "matrix"),
         )
         for m, p in served

@@ -5,6 +5,7 @@ on any page; the pages work from the keyboard and on a phone-sized screen."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -15,8 +16,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from chaperone.acknowledge import campaigns, tokens
 from chaperone.settings import Settings
+from chaperone.store.db import open_store
+from chaperone.store.models import Notice, Person
 from chaperone.web.app import create_app
 from tests.web.site import PASSWORD, World
 
@@ -150,11 +155,13 @@ PAGES = [
     "/registry",
     "/interventions",
     "/audit-log",
+    "/campaigns",
+    "/campaigns/{campaign}",
 ]
 
 
 def test_axe_finds_no_serious_or_critical_violations_on_any_page(
-    server: str, browser: object, world: World
+    server: str, browser: object, world: World, web_settings: Settings
 ) -> None:
     page = _page(browser)
     page.goto(server + "/login")  # type: ignore[attr-defined]
@@ -166,8 +173,11 @@ def test_axe_finds_no_serious_or_critical_violations_on_any_page(
         headers={"X-CSRF-Token": _csrf(page, server)},
     )  # type: ignore[attr-defined]
     case = answer.json()["id"]
+    campaign, _ = _campaign(web_settings)
     for path in PAGES:
-        url = server + path.format(finding=world.finding_a, case=case, person=world.student_a)
+        url = server + path.format(
+            finding=world.finding_a, case=case, person=world.student_a, campaign=campaign
+        )
         assert page.goto(url).status == 200, path  # type: ignore[attr-defined]
         problems += _axe(page, path)
     assert problems == []
@@ -219,3 +229,89 @@ def test_pages_fit_a_phone_screen(server: str, browser: object, world: World) ->
             """() => [...document.querySelectorAll("*")].filter(e => e.scrollWidth > e.clientWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + "#" + e.id)"""
         )  # type: ignore[attr-defined]
         assert overflow <= 0, (path, wide)
+
+
+def _campaign(settings: Settings) -> tuple[int, dict[str, str]]:
+    """A campaign made through the service; its number and one staff member's link and names."""
+    store = open_store(settings)
+    try:
+        with store.transaction() as session:
+            campaign, _ = campaigns.create(
+                session,
+                name="Policy 9052, 2026-27",
+                due_on=dt.date.today() + dt.timedelta(days=30),
+                created_by="compliance_officer",
+            )
+            notice = session.scalars(
+                select(Notice)
+                .where(Notice.campaign_id == campaign.id, Notice.population == "staff")
+                .order_by(Notice.person_id)
+            ).first()
+            assert notice is not None
+            person = session.scalars(
+                select(Person).where(Person.person_id == notice.person_id)
+            ).one()
+            token = tokens.derive(
+                tokens.secret(session), campaign.id, notice.person_id, notice.nonce
+            )
+            return campaign.id, {
+                "token": token,
+                "person_id": person.person_id,
+                "given_name": person.given_name,
+                "family_name": person.family_name,
+            }
+    finally:
+        store.close()
+
+
+def _acknowledged(settings: Settings, campaign_id: int, person_id: str) -> Notice | None:
+    store = open_store(settings)
+    try:
+        with store.transaction() as session:
+            notice = session.scalars(
+                select(Notice).where(
+                    Notice.campaign_id == campaign_id, Notice.person_id == person_id
+                )
+            ).one()
+            session.expunge(notice)
+            return notice if notice.acknowledged_at else None
+    finally:
+        store.close()
+
+
+def test_a_notice_link_shows_the_policy_and_takes_one_acknowledgment(
+    server: str, browser: object, web_settings: Settings
+) -> None:
+    number, who = _campaign(web_settings)
+    url = f"{server}/ack/{who['token']}"
+    page = _page(browser)
+    assert page.goto(url).status == 200  # type: ignore[attr-defined]
+    main = page.locator("main")  # type: ignore[attr-defined]
+    assert f"Dear {who['given_name']}," in main.inner_text()
+    assert who["family_name"] not in main.inner_text()
+    assert "District email accounts and/or District approved platforms" in main.inner_text()
+    problems = _axe(page, "/ack/{token}")
+    _shot(page, "acknowledge")
+    page.get_by_role("button", name="I acknowledge").click()  # type: ignore[attr-defined]
+    box = page.get_by_label("I have read Board Policy 9052")  # type: ignore[attr-defined]
+    assert box.evaluate("e => e.validity.valueMissing")  # the browser stopped the submit
+    assert page.url == url  # type: ignore[attr-defined]
+    assert _acknowledged(web_settings, number, who["person_id"]) is None
+    box.check()
+    page.get_by_role("button", name="I acknowledge").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    thanks = page.locator("#ack-done").inner_text()  # type: ignore[attr-defined]
+    notice = _acknowledged(web_settings, number, who["person_id"])
+    assert notice is not None and notice.acknowledged_via == "link"
+    assert notice.acknowledged_at is not None
+    assert notice.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") in thanks
+    assert thanks.startswith(f"Thank you, {who['given_name']}.")
+    problems += _axe(page, "/ack/{token} (thanks)")
+    page.goto(url)  # type: ignore[attr-defined]
+    again = page.locator("#ack-done").inner_text()  # type: ignore[attr-defined]
+    assert again.startswith("You already acknowledged this policy on")
+    assert page.locator("form").count() == 0  # type: ignore[attr-defined]
+    assert page.goto(f"{server}/ack/not-a-link").status == 404  # type: ignore[attr-defined]
+    assert "This link is not valid" in page.content()  # type: ignore[attr-defined]
+    problems += _axe(page, "/ack/not-a-link")
+    assert problems == []

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     VIEW_TRAIL = "view_trail"
     EDIT_CATALOGUE = "edit_catalogue"
     ACCESS_REPORT = "access_report"
+    VIEW_CAMPAIGNS = "view_campaigns"
 
 
 _ALL = frozenset(Permission)
@@ -38,6 +39,7 @@ _READ = frozenset(
         Permission.VIEW_CASES,
         Permission.VIEW_PEOPLE,
         Permission.VIEW_REGISTRY,
+        Permission.VIEW_CAMPAIGNS,
     }
 )
 
@@ -64,7 +66,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 SCOPED_ROLES = frozenset({Role.PRINCIPAL})
-"""Roles that see only the people, findings and cases of their own schools."""
+"""Roles that see only the people, findings, cases and campaign progress of their own
+schools."""
 
 
 def allows(role: str, permission: Permission) -> bool:

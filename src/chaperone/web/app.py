@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import api, oidc, pages
+from chaperone.web import ack, api, campaigns, oidc, pages
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
@@ -47,7 +48,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.oidc = oidc.OidcClient(provider) if provider else None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(campaigns.pages)
+    app.include_router(ack.router)
     app.include_router(api.router)
+    app.include_router(campaigns.api)
+    # `serve --access-log` must not write down the private links of acknowledgment notices
+    logging.getLogger("uvicorn.access").addFilter(ack.REDACT)
 
     @app.middleware("http")
     async def headers(
@@ -56,7 +62,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        public_link = request.url.path.startswith(ack.PREFIX)  # the path is a credential
+        response.headers["Referrer-Policy"] = "no-referrer" if public_link else "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"

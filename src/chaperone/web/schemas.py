@@ -208,3 +208,37 @@ class DashboardOut(BaseModel):
     by_rule: list[Count]
     by_channel: list[Count]
     cases_by_status: dict[str, int]
+
+
+class TallyOut(BaseModel):
+    """Progress of a group of notices: counts only, never who."""
+
+    people: int
+    acknowledged: int
+    outstanding: int
+    percent: float
+    sent: int
+    no_address: int
+
+
+class GroupTally(TallyOut):
+    group: str
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    policy: str
+    policy_version: str
+    populations: list[str]
+    schools: list[str]
+    opens_on: dt.date
+    due_on: dt.date
+    closed_at: dt.datetime | None
+    total: TallyOut
+
+
+class CampaignDetail(CampaignOut):
+    by_population: list[GroupTally]
+    by_school: list[GroupTally]
+    withdrawn: int
