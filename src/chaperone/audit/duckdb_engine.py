@@ -28,7 +28,8 @@ EPOCH_DAY = EPOCH.date()
 def records_view(
     db: duckdb.DuckDBPyConnection, layout: LakeLayout, since: dt.date | None, until: dt.date | None
 ) -> None:
-    """``records``: the lake, pruned to the month partitions a window can touch.
+    """``records``: the lake, pruned to the month partitions a window can touch (the
+    caller holds ``layout.reading()`` while it lists and reads the files).
 
     The files are listed once, so every read of the view in one query sees the same
     files (a writer may publish more meanwhile) and ``record_key`` (the file's place
@@ -67,7 +68,7 @@ def run(
     memory_limit: str | None = None,
 ) -> list[Row]:
     """Facts rows that match a rule, as dictionaries (spilling to the lake past the limit)."""
-    with connect() as db:
+    with layout.reading(), connect() as db:
         if memory_limit:
             db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")

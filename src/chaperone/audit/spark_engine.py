@@ -51,7 +51,8 @@ def run(
 ) -> list[dict[str, Any]]:
     """Facts rows that match a rule, as dictionaries (the DuckDB engine's shape)."""
     spark = session(master)
-    with tempfile.TemporaryDirectory(prefix="chaperone-spark-") as folder:
+    # The files are listed here and read by the job: no compaction swaps them meanwhile.
+    with layout.reading(), tempfile.TemporaryDirectory(prefix="chaperone-spark-") as folder:
         guardians = "record.guardian_copied" in fields_read(windows)
         for name, table in tables(inputs, guardians=guardians).items():
             path = Path(folder, f"{name}.parquet")

@@ -17,6 +17,7 @@ from chaperone.cli import (
     exceptions,
     gateway,
     ingest,
+    lake,
     policy,
     registry,
     serve,
@@ -36,6 +37,7 @@ app.add_typer(directory.app, name="directory")
 app.add_typer(registry.app, name="registry")
 app.add_typer(policy.app, name="policy")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(lake.app, name="lake")
 app.command("audit")(audit.audit)
 app.command("report")(audit.report)
 app.command("gateway")(gateway.gateway)

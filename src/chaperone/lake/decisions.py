@@ -116,7 +116,10 @@ def decision_files(
     since: dt.date | None = None,
     spool: bool = True,
 ) -> list[Path]:
-    """The decision files of some days (or since one), and the spooled, unpublished batches."""
+    """The decision files of some days (or since one), and the spooled, unpublished batches.
+
+    A reader holds ``layout.reading()`` while it lists them and while it reads them.
+    """
     folders = sorted(layout.decisions.glob("day=*")) if layout.decisions.exists() else []
     if days is not None:
         folders = [f for f in folders if f.name.removeprefix("day=") in days]
@@ -142,45 +145,48 @@ def recent(
     layout: LakeLayout, *, limit: int, since: dt.date | None = None, stopped_only: bool = False
 ) -> list[dict[str, Any]]:
     """The newest decisions, newest first (spooled ones included)."""
-    files = decision_files(layout, since=since)
-    if not files:
-        return []
     where = "WHERE stopped" if stopped_only else ""
-    with connect() as db:
-        result = db.execute(
-            f"SELECT * FROM {_relation(files)} {where} "
-            "ORDER BY occurred_at DESC, record_id LIMIT ?",
-            [limit],
-        )
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    with layout.reading():
+        files = decision_files(layout, since=since)
+        if not files:
+            return []
+        with connect() as db:
+            result = db.execute(
+                f"SELECT * FROM {_relation(files)} {where} "
+                "ORDER BY occurred_at DESC, record_id LIMIT ?",
+                [limit],
+            )
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def weekly(layout: LakeLayout, *, since: dt.date | None = None) -> list[dict[str, Any]]:
     """Decisions per week (starting Monday, UTC), action and mode, stopped mail first."""
-    files = decision_files(layout, since=since)
-    if not files:
-        return []
-    with connect() as db:
-        result = db.execute(
-            f"""SELECT CAST(date_trunc('week', occurred_at) AS DATE) AS week, action, monitor,
-            bool_or(stopped) AS stopped, count(*) AS decisions FROM {_relation(files)}
-            GROUP BY ALL ORDER BY week, stopped DESC, action, monitor"""
-        )
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    with layout.reading():
+        files = decision_files(layout, since=since)
+        if not files:
+            return []
+        with connect() as db:
+            result = db.execute(
+                f"""SELECT CAST(date_trunc('week', occurred_at) AS DATE) AS week, action, monitor,
+                bool_or(stopped) AS stopped, count(*) AS decisions FROM {_relation(files)}
+                GROUP BY ALL ORDER BY week, stopped DESC, action, monitor"""
+            )
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def stopped_actions(layout: LakeLayout, days: Mapping[str, dt.date]) -> dict[str, str]:
     """The action that stopped each of some records (record_id → UTC day), for those stopped."""
     wanted = sorted({d.isoformat() for d in days.values()})
-    files = decision_files(layout, days=wanted)
-    if not days or not files:
-        return {}
-    with connect() as db:
-        db.register("wanted", pa.table({"record_id": pa.array(list(days), pa.string())}))
-        rows = db.execute(
-            f"SELECT d.record_id, d.action FROM {_relation(files)} AS d "
-            "JOIN wanted USING (record_id) WHERE d.stopped"
-        ).fetchall()
+    with layout.reading():
+        files = decision_files(layout, days=wanted)
+        if not days or not files:
+            return {}
+        with connect() as db:
+            db.register("wanted", pa.table({"record_id": pa.array(list(days), pa.string())}))
+            rows = db.execute(
+                f"SELECT d.record_id, d.action FROM {_relation(files)} AS d "
+                "JOIN wanted USING (record_id) WHERE d.stopped"
+            ).fetchall()
     return {str(record_id): str(action) for record_id, action in rows}

@@ -7,12 +7,16 @@ import datetime as dt
 import fcntl
 import json
 import os
+import random
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from chaperone.common.problems import ChaperoneError
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ class LakeLayout:
         """``_staging/``: files being written; never read, cleaned up by the next run."""
         return self.root / "_staging"
 
+    @property
+    def compaction(self) -> Path:
+        """``_compaction/``: merged files being written (``<run>/``) and swaps under way
+        (``<run>.json``); never read but to finish a swap."""
+        return self.root / "_compaction"
+
     def ensure(self) -> None:
         """Create the folders."""
         for folder in (self.records, self.quarantine, self.sources, self.staging):
@@ -85,18 +95,74 @@ class LakeLayout:
 
     @contextlib.contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:
-        """One writer at a time (readers never need the lock).
+        """One writer at a time (readers take ``reading`` instead).
 
         With a ``timeout``, give up with ``LakeBusy`` when another writer (an
-        ingest) holds the lock longer than that.
+        ingest) holds the lock longer than that. A swap a compaction left unfinished
+        is finished first.
         """
         self.ensure()
         with (self.root / ".lock").open("w") as handle:
             _acquire(handle.fileno(), timeout)
             try:
+                with self.reading():
+                    pass
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold this while listing lake files and while the queries over them run.
+
+        Readers share the lock; a compaction swaps files only while it holds it alone,
+        so a reader sees every file as it was or every file as it became. A swap a
+        compaction died in is finished (rolled forward) before the reader lists anything.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".read.lock").open("a") as handle:
+            try:
+                self._shared_and_settled(handle.fileno())
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def swapping(self, timeout: float | None = None) -> Iterator[None]:
+        """The readers' lock alone (a compaction's swap); ``LakeBusy`` after ``timeout``."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".read.lock").open("a") as handle:
+            _acquire(handle.fileno(), timeout, "readers hold the lake")
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _shared_and_settled(self, descriptor: int) -> None:
+        """Take the shared lock with no swap left unfinished (finishing any first).
+
+        No reader can be querying while a swap is pending (a swap starts only when no
+        one holds the lock), so those holding it now are only checking, like this one.
+        Waiting for the exclusive lock could wait for a whole audit that finished the
+        swap first and went on reading; so it is only tried, and the check repeated.
+        """
+        while True:
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+            if not self.swaps():
+                return
+            try:  # a conversion: the shared lock is given up, then the exclusive one tried
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(random.uniform(0.005, 0.02))
+                continue
+            for intent in self.swaps():
+                finish_swap(self.root, intent)
+
+    def swaps(self) -> list[Path]:
+        """The intents of swaps a compaction began and has not finished."""
+        if not self.compaction.exists():
+            return []
+        return sorted(self.compaction.glob("*.json"))
 
     def clean_staging(self) -> None:
         """Remove what a run that died left half-written (the lock is held)."""
@@ -154,10 +220,13 @@ def upgrade(layout: LakeLayout) -> int:
 
 
 class LakeBusy(TimeoutError):
-    """Another writer held the lake's lock longer than the caller would wait."""
+    """Another writer (or, for a swap, a reader) held a lake's lock longer than the caller
+    would wait."""
 
 
-def _acquire(descriptor: int, timeout: float | None) -> None:
+def _acquire(
+    descriptor: int, timeout: float | None, reason: str = "another writer holds the lake's lock"
+) -> None:
     if timeout is None:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         return
@@ -168,8 +237,80 @@ def _acquire(descriptor: int, timeout: float | None) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise LakeBusy("another writer holds the lake's lock") from None
+                raise LakeBusy(reason) from None
             time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One swap step: a finished file in ``_compaction/`` and the files it replaces."""
+
+    staged: Path
+    final: Path
+    replaces: tuple[Path, ...]
+
+
+def swap(root: Path, intent: Path, replacements: list[Replacement]) -> None:
+    """Put new files in place of old ones; the caller holds ``swapping`` (no reader reads).
+
+    The intent is written first (paths relative to the lake, so a moved data folder
+    can still finish it); from then on the swap is finished, by this call or, if it
+    dies, by the next reader or writer (``finish_swap``).
+    """
+    write_json(
+        intent,
+        {
+            "files": [
+                {
+                    "staged": str(r.staged.relative_to(root)),
+                    "final": str(r.final.relative_to(root)),
+                    "replaces": [str(old.relative_to(root)) for old in r.replaces],
+                }
+                for r in replacements
+            ]
+        },
+    )
+    _sync_folder(intent.parent)
+    finish_swap(root, intent)
+
+
+def finish_swap(root: Path, intent: Path) -> None:
+    """Finish a swap (again): idempotent, so a crash at any step is finished by a rerun.
+
+    A new file that is neither staged nor in place would mean lost rows: the old files
+    are then kept, and every reader refuses until someone looks.
+    """
+    files = json.loads(intent.read_text("utf-8"))["files"]
+    for item in files:
+        staged, final = root / item["staged"], root / item["final"]
+        if staged.exists():
+            publish(staged, final)
+        elif not final.exists():
+            raise ChaperoneError(
+                f"{intent}: the merged file {item['final']} is missing; the files it "
+                "replaces were kept. Check the lake, then move this intent aside"
+            )
+    for item in files:
+        for old in item["replaces"]:
+            _retire(root / old)
+    for folder in sorted({(root / item["final"]).parent for item in files}):
+        _sync_folder(folder)
+    intent.unlink()
+    shutil.rmtree(intent.with_suffix(""), ignore_errors=True)
+
+
+def _retire(old: Path) -> None:
+    """Remove a replaced file (gone already after a crash)."""
+    old.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make renames and removals in a folder durable (before the next step relies on them)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def publish(staged: Path, final: Path) -> None:
