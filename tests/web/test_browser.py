@@ -219,10 +219,22 @@ def test_keyboard_only_sign_in_and_navigation(server: str, browser: object) -> N
     assert page.evaluate("document.activeElement.id") == "main"  # type: ignore[attr-defined]
 
 
-def test_pages_fit_a_phone_screen(server: str, browser: object, world: World) -> None:
+def test_pages_fit_a_phone_screen(
+    server: str, browser: object, world: World, web_settings: Settings
+) -> None:
+    campaign, who = _campaign(web_settings)
     page = _page(browser, phone=True)
     _sign_in(page, server, "compliance_officer")
-    for path in ("/", "/findings", f"/findings/{world.finding_a}", "/cases", "/people"):
+    for path in (
+        "/",
+        "/findings",
+        f"/findings/{world.finding_a}",
+        "/cases",
+        "/people",
+        "/campaigns",
+        f"/campaigns/{campaign}",
+        f"/ack/{who['token']}",
+    ):
         page.goto(server + path)  # type: ignore[attr-defined]
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")  # type: ignore[attr-defined]
         wide = page.evaluate(
