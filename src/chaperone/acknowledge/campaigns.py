@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.acknowledge import tokens
@@ -61,12 +61,12 @@ class Tally:
         """Share acknowledged, in percent (100 for an empty group: nobody is missing)."""
         return 100.0 if not self.people else round(100.0 * self.acknowledged / self.people, 1)
 
-    def add(self, notice: Notice) -> None:
-        """Count one notice in."""
-        self.people += 1
-        self.acknowledged += notice.acknowledged_at is not None
-        self.sent += notice.sent_at is not None
-        self.no_address += notice.address is None
+    def merge(self, other: Tally) -> None:
+        """Add another group's counts to these."""
+        self.people += other.people
+        self.acknowledged += other.acknowledged
+        self.sent += other.sent
+        self.no_address += other.no_address
 
     def as_dict(self) -> dict[str, int | float]:
         """The tally as plain data."""
@@ -257,18 +257,32 @@ def school_of(person: Person) -> str | None:
 
 def status(session: Session, campaign: Campaign, *, schools: Iterable[str] | None = None) -> Status:
     """Progress, overall and per population and school (``schools`` limits it, for a
-    principal)."""
-    scope = None if schools is None else set(schools)
+    principal), counted by the store."""
+    withdrawn = Notice.withdrawn_at.is_not(None)
+    query = (
+        select(
+            Notice.population,
+            Notice.school,
+            withdrawn.label("withdrawn"),
+            func.count().label("people"),
+            func.count(Notice.acknowledged_at).label("acknowledged"),
+            func.count(Notice.sent_at).label("sent"),
+            func.sum(case((Notice.address.is_(None), 1), else_=0)).label("no_address"),
+        )
+        .where(Notice.campaign_id == campaign.id)
+        .group_by(Notice.population, Notice.school, withdrawn)
+    )
+    if schools is not None:
+        query = query.where(Notice.school.in_(list(schools)))
     result = Status()
-    for notice in _notices(session, campaign.id):
-        if scope is not None and notice.school not in scope:
+    for row in session.execute(query):
+        if row.withdrawn:
+            result.withdrawn += int(row.people)
             continue
-        if notice.withdrawn_at is not None:
-            result.withdrawn += 1
-            continue
-        result.total.add(notice)
-        result.populations.setdefault(notice.population, Tally()).add(notice)
-        result.schools.setdefault(notice.school or NO_SCHOOL, Tally()).add(notice)
+        counts = Tally(int(row.people), int(row.acknowledged), int(row.sent), int(row.no_address))
+        result.populations.setdefault(row.population, Tally()).merge(counts)
+        result.schools.setdefault(row.school or NO_SCHOOL, Tally()).merge(counts)
+        result.total.merge(counts)
     result.populations = {p: result.populations[p] for p in POPULATIONS if p in result.populations}
     result.schools = dict(sorted(result.schools.items()))
     return result
