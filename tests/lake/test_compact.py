@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -403,3 +406,31 @@ def test_a_swap_whose_new_file_is_gone_keeps_the_old_files_and_says_so(
         staged.unlink()
     with pytest.raises(ChaperoneError, match="is missing; the files it replaces were kept"):
         count_records(lake)
+
+
+KILLED_MID_SWAP = """
+import os, signal, sys
+from pathlib import Path
+from chaperone.lake import layout
+from chaperone.lake.compact import compact
+
+real, retired = layout._retire, []
+def retire(path: Path) -> None:
+    retired.append(path)
+    if len(retired) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path)
+layout._retire = retire
+compact(layout.LakeLayout(Path(sys.argv[1])), target_mb=64)
+"""
+
+
+def test_a_compaction_killed_mid_swap_loses_and_doubles_nothing(lake: LakeLayout) -> None:
+    before = rows(lake)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_SWAP, str(lake.root)], capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(lake.swaps()) == 1
+    assert count_records(lake) == len(CASES)
+    assert lake.swaps() == [] and rows(lake) == before
