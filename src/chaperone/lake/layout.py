@@ -118,25 +118,45 @@ class LakeLayout:
         Readers share the lock; a compaction swaps files only while it holds it alone,
         so a reader sees every file as it was or every file as it became. A swap a
         compaction died in is finished (rolled forward) before the reader lists anything.
+        A compaction waiting to swap goes first: readers that come meanwhile wait at the
+        turnstile (``.swap.lock``) until it has swapped or given up.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".read.lock").open("a") as handle:
+        with (
+            (self.root / ".swap.lock").open("a") as turnstile,
+            (self.root / ".read.lock").open("a") as handle,
+        ):
             try:
-                self._shared_and_settled(handle.fileno())
+                fcntl.flock(turnstile, fcntl.LOCK_SH)
+                try:
+                    self._shared_and_settled(handle.fileno())
+                finally:
+                    fcntl.flock(turnstile, fcntl.LOCK_UN)
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def swapping(self, timeout: float | None = None) -> Iterator[None]:
-        """The readers' lock alone (a compaction's swap); ``LakeBusy`` after ``timeout``."""
+        """The readers' lock alone (a compaction's swap); ``LakeBusy`` after ``timeout``.
+
+        The turnstile is taken first, so new readers wait and those reading finish:
+        a stream of overlapping readers cannot keep a swap waiting for ever.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".read.lock").open("a") as handle:
-            _acquire(handle.fileno(), timeout, "readers hold the lake")
+        started = time.monotonic()
+        with (
+            (self.root / ".swap.lock").open("a") as turnstile,
+            (self.root / ".read.lock").open("a") as handle,
+        ):
             try:
+                _acquire(turnstile.fileno(), timeout, "readers hold the lake")
+                left = None if timeout is None else timeout - (time.monotonic() - started)
+                _acquire(handle.fileno(), left, "readers hold the lake")
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
     def _shared_and_settled(self, descriptor: int) -> None:
         """Take the shared lock with no swap left unfinished (finishing any first).
