@@ -23,6 +23,7 @@ from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.directory.normalize import POPULATIONS
 from chaperone.directory.service import district_owned
 from chaperone.policy import service as policies
+from chaperone.policy.models import Pack
 from chaperone.registry import service as registry
 from chaperone.registry.service import RegistryView
 from chaperone.store.models import Campaign, Notice, Org, Person, utcnow
@@ -161,6 +162,15 @@ def _creation_problems(
     if due_on < opens_on:
         problems.append(f"due date {due_on} is before the campaign opens ({opens_on})")
     return problems
+
+
+def pack_of(session: Session, campaign: Campaign) -> Pack | None:
+    """The policy version a campaign asks people to acknowledge (None if it was removed)."""
+    wanted = (campaign.policy, campaign.policy_version)
+    return next(
+        (p for p in policies.versions(session) if (p.spec.policy, p.spec.version) == wanted),
+        None,
+    )
 
 
 def get(session: Session, campaign_id: int) -> Campaign:

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns, tokens
 from chaperone.common.problems import ChaperoneError
-from chaperone.policy import service as policies
 from chaperone.policy.models import Pack
 from chaperone.settings import Settings
 from chaperone.store.db import Store
@@ -102,7 +101,8 @@ def send(
         result.no_address = sum(1 for n in due if n.address is None)
         result.waiting = _waiting(session, campaign, remind)
         chosen = [n.id for n in due if n.address is not None][:limit]
-        batch = _Batch(tokens.secret(session), campaign, _pack(session, campaign), remind)
+        pack = campaigns.pack_of(session, campaign)
+        batch = _Batch(tokens.secret(session), campaign, pack, remind)
     with _relay(settings) as relay:
         for notice_id in chosen:
             with store.transaction() as session:
@@ -195,18 +195,6 @@ class _Batch:
     campaign: Campaign
     pack: Pack | None
     remind: bool
-
-
-def _pack(session: Session, campaign: Campaign) -> Pack | None:
-    """The policy version a campaign asks people to acknowledge."""
-    return next(
-        (
-            p
-            for p in policies.versions(session)
-            if p.spec.policy == campaign.policy and p.spec.version == campaign.policy_version
-        ),
-        None,
-    )
 
 
 def _letter(session: Session, settings: Settings, batch: _Batch, notice_id: int) -> Letter | None:

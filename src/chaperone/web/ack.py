@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from chaperone.acknowledge import campaigns
 from chaperone.acknowledge.campaigns import Landing
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.policy import service as policies
 from chaperone.policy.models import PackSpec
 from chaperone.store.secrets import app_secret
 from chaperone.web.render import render
@@ -85,11 +84,8 @@ def _landing(db: Session, token: str) -> Landing | None:
 
 def _policy(db: Session, landing: Landing) -> PackSpec | None:
     """The policy version the campaign asks people to acknowledge."""
-    wanted = (landing.campaign.policy, landing.campaign.policy_version)
-    return next(
-        (p.spec for p in policies.versions(db) if (p.spec.policy, p.spec.version) == wanted),
-        None,
-    )
+    pack = campaigns.pack_of(db, landing.campaign)
+    return pack.spec if pack else None
 
 
 def _state(landing: Landing) -> str:
