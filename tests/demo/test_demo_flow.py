@@ -43,5 +43,6 @@ def test_the_report_is_self_contained_with_real_charts(cli: Cli, settings: Setti
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the network
     assert "<script" not in html
     assert "Findings by school" in html and "9052" in html
+    assert "Acknowledgments (Policy 9052 §D)" in html  # the demo's campaign, nobody yet
     out = settings.home / "again.html"
     assert "wrote" in cli.ok("report", "--out", out).out and out.is_file()

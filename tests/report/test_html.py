@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from chaperone.lake.decisions import stopped_note
-from chaperone.report.html import ReportContext, render
+from chaperone.report.html import CampaignProgress, ReportContext, render
 from chaperone.store.models import Finding
 
 HOSTILE = '<script>alert("x")</script>\u202eevil'
@@ -53,3 +53,24 @@ def test_what_the_gateway_stopped_is_shown_by_week_and_action() -> None:
 def test_without_gateway_findings_there_is_no_gateway_section() -> None:
     html = render([finding(14, None, None)], ReportContext("D", "9052", 1, dt.datetime(2026, 11, 29)))
     assert "gateway" not in html
+
+
+def test_acknowledgments_are_shown_per_campaign_and_population() -> None:
+    progress = (
+        CampaignProgress(HOSTILE, dt.date(2026, 10, 15), False,
+                         (("staff", 150, 120), ("student", 2000, 500), ("vendor", 0, 0))),
+        CampaignProgress("Last year", dt.date(2025, 10, 15), True, (("staff", 140, 140),)),
+    )
+    html = render([finding(14, None, None)],
+                  ReportContext("D", "9052", 1, dt.datetime(2026, 11, 29), campaigns=progress))
+    section = html[html.index("Acknowledgments (Policy 9052 §D)"):]
+    assert "<script" not in section and "&lt;script&gt;" in section
+    assert "(due 2026-10-15)</caption>" in section and "Last year (closed)" in section
+    assert "<td>staff</td><td>150</td><td>120</td><td>80.0%</td>" in section
+    assert "<td>vendor</td><td>0</td><td>0</td><td>—</td>" in section
+    assert "<th scope='row'>all</th><td>2,150</td><td>620</td><td>28.8%</td>" in section
+
+
+def test_without_campaigns_there_is_no_acknowledgment_section() -> None:
+    html = render([finding(14, None, None)], ReportContext("D", "9052", 1, dt.datetime(2026, 11, 29)))
+    assert "Acknowledgments" not in html

@@ -16,7 +16,7 @@ from chaperone.lake.query import count_records
 from chaperone.lake.writer import lake_path
 from chaperone.policy import service as policy_service
 from chaperone.registry.service import require_current
-from chaperone.report.html import ReportContext, render, write
+from chaperone.report.html import ReportContext, campaign_progress, render, write
 
 findings_app = typer.Typer(help="Findings: what the audit found.", no_args_is_help=True)
 
@@ -98,10 +98,11 @@ def report(
         view = require_current(session)
         versions = sorted({f.policy_version for f in found}) or [
             p.spec.version for p in policy_service.versions(session)][-1:]
+        progress = campaign_progress(session)
     records = count_records(lake_path(context.settings.home))
     html = render(found, ReportContext(
         district=view.registry.district.name, policy="9052 (version " + ", ".join(versions) + ")",
         records=records, generated_at=dt.datetime.now(dt.UTC),
-        platform_names={p.id: p.name for p in view.registry.platforms}))
+        platform_names={p.id: p.name for p in view.registry.platforms}, campaigns=progress))
     write(out, html)
     line(f"wrote {out} ({len(found)} findings)")

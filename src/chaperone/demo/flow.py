@@ -25,7 +25,7 @@ from chaperone.lake.layout import LakeLayout
 from chaperone.lake.query import count_records
 from chaperone.registry import service as registry
 from chaperone.registry.service import RegistryView
-from chaperone.report.html import ReportContext, render, write
+from chaperone.report.html import ReportContext, campaign_progress, render, write
 from chaperone.settings import Settings
 from chaperone.store.db import Store
 
@@ -72,10 +72,10 @@ def run(settings: Settings, store: Store, *, seed: int, students: int, staff: in
         summary = audit.run(session, LakeLayout(settings.home / "lake"),
                             memory_limit=settings.audit_memory_limit)
         result.per_rule = summary.per_rule
-    with _timed(result, "write the report", say):
-        result.report = _report(settings, store, view)
     with _timed(result, "open an acknowledgment campaign (§D)", say):
         result.campaign = _campaign(store)
+    with _timed(result, "write the report", say):
+        result.report = _report(settings, store, view)
     return result
 
 
@@ -127,12 +127,14 @@ def _report(settings: Settings, store: Store, view: RegistryView) -> Path:
     out = settings.home / "report.html"
     with store.transaction() as session:
         found = exporter.active_findings(session)
+        progress = campaign_progress(session)
     versions = sorted({f.policy_version for f in found})
     html = render(found, ReportContext(
         district=view.registry.district.name,
         policy="9052 (version " + ", ".join(versions) + ")",
         records=count_records(LakeLayout(settings.home / "lake")),
         generated_at=dt.datetime.now(dt.UTC),
-        platform_names={p.id: p.name for p in view.registry.platforms}))
+        platform_names={p.id: p.name for p in view.registry.platforms},
+        campaigns=progress))
     write(out, html)
     return out

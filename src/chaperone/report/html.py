@@ -1,4 +1,5 @@
-"""``chaperone report``: findings by week, school, channel and platform, and rule."""
+"""``chaperone report``: findings by week, school, channel and platform, and rule; and who has
+acknowledged the policy."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from chaperone.acknowledge import campaigns
 from chaperone.lake.decisions import stopped_action
 from chaperone.report.charts import bar_chart, column_chart
 from chaperone.store.models import Finding
@@ -23,7 +27,19 @@ figure{margin:1.5rem 0;border-top:1px solid #ddd;padding-top:.5rem}
 figcaption{font-weight:600;font-size:1.1rem;margin-bottom:.4rem}
 svg text{font-size:12px;fill:#1a1a1a} table{border-collapse:collapse;margin:.5rem 0}
 td,th{border:1px solid #ccc;padding:.2rem .6rem;text-align:left}
+caption{text-align:left;font-weight:600;padding:.3rem 0}
 """
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """One acknowledgment campaign's progress, per population: (population, asked,
+    acknowledged)."""
+
+    name: str
+    due_on: dt.date
+    closed: bool
+    populations: tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,18 @@ class ReportContext:
     records: int
     generated_at: dt.datetime
     platform_names: dict[str, str] = field(default_factory=dict)
+    campaigns: tuple[CampaignProgress, ...] = ()
+
+
+def campaign_progress(session: Session) -> tuple[CampaignProgress, ...]:
+    """Every acknowledgment campaign's progress, newest first, for the report."""
+    found = []
+    for campaign in campaigns.every(session):
+        status = campaigns.status(session, campaign)
+        found.append(CampaignProgress(
+            campaign.name, campaign.due_on, campaign.closed_at is not None,
+            tuple((p, t.people, t.acknowledged) for p, t in status.populations.items())))
+    return tuple(found)
 
 
 def _week(day: dt.date) -> str:
@@ -78,6 +106,7 @@ def render(findings: list[Finding], context: ReportContext) -> str:
         bar_chart("Findings by rule", _counts([f"{f.rule_id} ({f.citation})" for f in findings]),
                   colour=4),
         *_gateway_section(stopped),
+        *_campaign_section(context.campaigns),
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -105,6 +134,38 @@ def _gateway_section(stopped: list[tuple[Finding, str]]) -> list[str]:
         bar_chart("Findings stopped at the gateway, by week (week starting) and action",
                   [(f"{week} {action}", count) for (week, action), count in weekly], colour=1),
     ]
+
+
+def _campaign_section(progress: tuple[CampaignProgress, ...]) -> list[str]:
+    """Who has acknowledged the policy (§D), per campaign and population (when there are
+    campaigns)."""
+    if not progress:
+        return []
+    parts = [
+        "<h2>Acknowledgments (Policy 9052 §D)</h2><p>Everyone the policy reaches is asked to "
+        "read it and acknowledge it, by a private link or on paper.</p>"
+    ]
+    for campaign in progress:
+        state = "closed" if campaign.closed else f"due {campaign.due_on:%Y-%m-%d}"
+        rows = "".join(
+            f"<tr><td>{escape(population)}</td><td>{asked:,}</td><td>{done:,}</td>"
+            f"<td>{_percent(done, asked)}</td></tr>"
+            for population, asked, done in campaign.populations
+        )
+        asked = sum(a for _p, a, _d in campaign.populations)
+        done = sum(d for _p, _a, d in campaign.populations)
+        parts.append(
+            f"<table><caption>{escape(campaign.name)} ({escape(state)})</caption>"
+            "<tr><th scope='col'>population</th><th scope='col'>asked</th>"
+            "<th scope='col'>acknowledged</th><th scope='col'>percent</th></tr>"
+            f"{rows}<tr><th scope='row'>all</th><td>{asked:,}</td><td>{done:,}</td>"
+            f"<td>{_percent(done, asked)}</td></tr></table>"
+        )
+    return parts
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
 def write(out: Path, html: str) -> None:
