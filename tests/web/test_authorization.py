@@ -2,7 +2,8 @@
 
 The expected answer comes from the one roles table (chaperone.users.roles) and the
 principal's school scope: a role without the permission gets 403; a principal asking
-about another school's finding, case or person gets 404 (as if it did not exist); anyone
+about another school's finding, case or person gets 404 (as if it did not exist), and 403
+when recording a paper acknowledgment for another school's person; anyone
 signed out is sent to sign in (pages) or gets 401 (API). A last check makes sure no route
 of the application is missing from the matrix.
 """
@@ -31,6 +32,7 @@ class Route:
     body: dict[str, object] | None = None
     form: dict[str, object] | None = None
     ok: int = 200
+    elsewhere: int = 404  # a principal's answer about another school's data
 
 
 ROUTES = [
@@ -74,6 +76,16 @@ ROUTES = [
     Route("GET", "/audit-log", P.VIEW_TRAIL),
     Route("GET", "/campaigns", P.VIEW_CAMPAIGNS),
     Route("GET", "/campaigns/{campaign}", P.VIEW_CAMPAIGNS),
+    Route("GET", "/campaigns/{campaign}/outstanding", P.MANAGE_CAMPAIGNS),
+    Route("GET", "/campaigns/{campaign}/outstanding.csv", P.MANAGE_CAMPAIGNS),
+    Route(
+        "POST",
+        "/campaigns/{campaign}/record",
+        P.MANAGE_CAMPAIGNS,
+        form={"person_ids": "{person}"},
+        ok=303,
+        elsewhere=403,  # the campaign is theirs too; recording for another school is refused
+    ),
     # API
     Route("GET", "/api/v1/me", None),
     Route("GET", "/api/v1/dashboard", P.VIEW_FINDINGS),
@@ -113,6 +125,14 @@ ROUTES = [
     Route("GET", "/api/v1/audit-log/verify", P.VIEW_TRAIL),
     Route("GET", "/api/v1/campaigns", P.VIEW_CAMPAIGNS),
     Route("GET", "/api/v1/campaigns/{campaign}", P.VIEW_CAMPAIGNS),
+    Route("GET", "/api/v1/campaigns/{campaign}/outstanding", P.MANAGE_CAMPAIGNS),
+    Route(
+        "POST",
+        "/api/v1/campaigns/{campaign}/acknowledgments",
+        P.MANAGE_CAMPAIGNS,
+        body={"person_ids": ["{person}"]},
+        elsewhere=403,
+    ),
 ]
 SIGN_IN_ROUTES = {
     ("GET", "/login"),
@@ -170,7 +190,7 @@ def expected(role: str, route: Route, school: str) -> int:
         return 403
     touches = f"{route.path} {route.body} {route.form}"
     if role == "principal" and school == "B" and any(s in touches for s in SCOPED):
-        return 404
+        return route.elsewhere
     return route.ok
 
 

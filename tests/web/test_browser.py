@@ -157,6 +157,7 @@ PAGES = [
     "/audit-log",
     "/campaigns",
     "/campaigns/{campaign}",
+    "/campaigns/{campaign}/outstanding",
 ]
 
 
@@ -233,6 +234,7 @@ def test_pages_fit_a_phone_screen(
         "/people",
         "/campaigns",
         f"/campaigns/{campaign}",
+        f"/campaigns/{campaign}/outstanding",
         f"/ack/{who['token']}",
     ):
         page.goto(server + path)  # type: ignore[attr-defined]
@@ -241,6 +243,37 @@ def test_pages_fit_a_phone_screen(
             """() => [...document.querySelectorAll("*")].filter(e => e.scrollWidth > e.clientWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + "#" + e.id)"""
         )  # type: ignore[attr-defined]
         assert overflow <= 0, (path, wide)
+
+
+def test_an_officer_records_two_paper_acknowledgments_from_the_outstanding_list(
+    server: str, browser: object, web_settings: Settings
+) -> None:
+    number, _ = _campaign(web_settings)
+    page = _page(browser)
+    _sign_in(page, server, "compliance_officer", f"/campaigns/{number}")
+    page.get_by_role("link", name="Who is still to acknowledge").click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server}/campaigns/{number}/outstanding")  # type: ignore[attr-defined]
+    before = _still(page)
+    boxes = page.locator('input[name="person_ids"]')  # type: ignore[attr-defined]
+    chosen = [boxes.nth(i).get_attribute("value") for i in (0, 1)]
+    for i in (0, 1):
+        boxes.nth(i).check()
+    _shot(page, "outstanding")
+    page.get_by_role("button", name="Record paper acknowledgments").click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server}/campaigns/{number}/outstanding?*")  # type: ignore[attr-defined]
+    message = page.locator("#recorded").inner_text()  # type: ignore[attr-defined]
+    assert message == "2 recorded, 0 had already acknowledged"
+    assert _still(page) == before - 2
+    for person_id in chosen:
+        assert person_id is not None
+        notice = _acknowledged(web_settings, number, person_id)
+        assert notice is not None and notice.acknowledged_via == "paper"
+        assert page.locator(f'input[value="{person_id}"]').count() == 0  # type: ignore[attr-defined]
+
+
+def _still(page: object) -> int:
+    text: str = page.locator("#still").inner_text()  # type: ignore[attr-defined]
+    return int(text.split()[0])
 
 
 def _campaign(settings: Settings) -> tuple[int, dict[str, str]]:

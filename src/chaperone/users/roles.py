@@ -30,6 +30,7 @@ class Permission(StrEnum):
     EDIT_CATALOGUE = "edit_catalogue"
     ACCESS_REPORT = "access_report"
     VIEW_CAMPAIGNS = "view_campaigns"
+    MANAGE_CAMPAIGNS = "manage_campaigns"
 
 
 _ALL = frozenset(Permission)
@@ -53,6 +54,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         Permission.REVEAL_NAMES,
         Permission.MANAGE_CASES,
         Permission.ACCESS_REPORT,
+        Permission.MANAGE_CAMPAIGNS,
     },
     Role.REVIEWER: frozenset(
         {
@@ -67,7 +69,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 
 SCOPED_ROLES = frozenset({Role.PRINCIPAL})
 """Roles that see only the people, findings, cases and campaign progress of their own
-schools."""
+schools (and list or record acknowledgments only for notices of those schools)."""
 
 
 def allows(role: str, permission: Permission) -> bool:

@@ -17,7 +17,7 @@ from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import ack, api, campaigns, oidc, pages
+from chaperone.web import ack, api, campaigns, oidc, outstanding, pages
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
@@ -49,9 +49,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(campaigns.pages)
+    app.include_router(outstanding.pages)
     app.include_router(ack.router)
     app.include_router(api.router)
     app.include_router(campaigns.api)
+    app.include_router(outstanding.api)
     # `serve --access-log` must not write down the private links of acknowledgment notices
     logging.getLogger("uvicorn.access").addFilter(ack.REDACT)
 
@@ -102,6 +104,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(Throttled)
     async def throttled(request: Request, exc: Throttled) -> Response:
         return failure(request, 429, str(exc))
+
+    @app.exception_handler(outstanding.Closed)
+    async def closed(request: Request, exc: outstanding.Closed) -> Response:
+        return failure(request, 409, str(exc))
 
     @app.exception_handler(ChaperoneError)
     async def refused(request: Request, exc: ChaperoneError) -> Response:

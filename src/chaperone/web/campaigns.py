@@ -1,8 +1,8 @@
 """Acknowledgment campaigns for signed-in staff: progress pages and their JSON API.
 
-Only counts are shown, never who has or has not acknowledged (that list is the CLI's
-``campaigns outstanding``, for the office that follows up). A principal sees the rows and
-totals of their own schools only, and not at all a campaign limited to other schools.
+Only counts are shown here, never who has or has not acknowledged (that list is in
+outstanding.py, for users who may manage campaigns). A principal sees the rows and totals
+of their own schools only, and not at all a campaign limited to other schools.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Progress:
     status: Status
 
 
-def _visible(viewer: Viewer, campaign: Campaign) -> bool:
+def visible(viewer: Viewer, campaign: Campaign) -> bool:
     """A principal does not see a campaign limited to schools other than theirs."""
     limited = set(campaigns.schools_of(campaign))
     return not (viewer.scoped and limited and not limited & set(viewer.school_ids))
@@ -54,14 +54,14 @@ def _progress(db: Session, viewer: Viewer, campaign: Campaign) -> Progress:
 def listing(db: Session, viewer: Viewer) -> list[Progress]:
     """Every campaign the viewer may see, newest first, with its progress."""
     require(viewer, Permission.VIEW_CAMPAIGNS)
-    return [_progress(db, viewer, c) for c in campaigns.every(db) if _visible(viewer, c)]
+    return [_progress(db, viewer, c) for c in campaigns.every(db) if visible(viewer, c)]
 
 
 def one(db: Session, viewer: Viewer, campaign_id: int) -> Progress:
     """One campaign's progress (not found outside a principal's schools)."""
     require(viewer, Permission.VIEW_CAMPAIGNS)
     campaign = campaigns.get(db, campaign_id)
-    if not _visible(viewer, campaign):
+    if not visible(viewer, campaign):
         raise NotFoundError(f"no campaign {campaign_id}")
     return _progress(db, viewer, campaign)
 

@@ -242,3 +242,36 @@ class CampaignDetail(CampaignOut):
     by_population: list[GroupTally]
     by_school: list[GroupTally]
     withdrawn: int
+
+
+class OutstandingOut(BaseModel):
+    """Someone asked to acknowledge who has not yet (the CLI's outstanding columns)."""
+
+    person_id: str
+    given_name: str
+    family_name: str
+    population: str
+    school: str
+    address: str
+    sent_at: str
+    send_count: int
+    last_error: str
+
+
+class OutstandingPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    people: list[OutstandingOut]
+
+
+class AcknowledgmentsIn(BaseModel):
+    """People who signed the policy on paper, and the day they signed (default today)."""
+
+    person_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    signed_on: dt.date | None = None
+
+
+class RecordedOut(BaseModel):
+    recorded: int
+    already: int

@@ -1,0 +1,418 @@
+"""Who still has to acknowledge a campaign, and paper acknowledgments recorded by staff.
+
+The web side of ``chaperone campaigns outstanding`` and ``record`` (Policy 9052 §D), for
+users who may manage campaigns. A principal lists and records only notices of their own
+schools. Every listing is written to the audit log with the people it showed (``view``),
+every download with the people it held (``export``), as the CLI does.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chaperone.acknowledge import campaigns
+from chaperone.cases.access import Forbidden, require
+from chaperone.cases.scope import Viewer, people_filter
+from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.directory.normalize import POPULATIONS
+from chaperone.store.models import Campaign, Notice, Person
+from chaperone.trail import service as trail
+from chaperone.users.roles import Permission
+from chaperone.web import auth
+from chaperone.web.campaigns import school_names, visible
+from chaperone.web.render import render
+from chaperone.web.schemas import (
+    ERRORS,
+    AcknowledgmentsIn,
+    OutstandingOut,
+    OutstandingPage,
+    Problem,
+    RecordedOut,
+)
+from chaperone.web.unit import Unit, unit
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
+CampaignId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+PER_PAGE = 50
+COLUMNS = [  # the CLI's `campaigns outstanding --format csv`
+    "person_id",
+    "given_name",
+    "family_name",
+    "population",
+    "school",
+    "address",
+    "sent_at",
+    "send_count",
+    "last_error",
+]
+
+
+class Closed(ChaperoneError):
+    """The campaign is closed: it takes no more acknowledgments (HTTP 409)."""
+
+
+class BadEntry(ChaperoneError):
+    """The paper form is filled in wrongly (shown on the form again)."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which outstanding notices to show: a population, a school (or NO_SCHOOL), or all."""
+
+    population: str = ""
+    school: str = ""
+
+    def query(self, **more: object) -> str:
+        """The filter (and anything more) as a query string."""
+        values = {"population": self.population, "school": self.school, **more}
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One person still to acknowledge, and whether the viewer may open their page."""
+
+    notice: Notice
+    person: Person | None
+    linked: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """The row in the CLI's columns."""
+        n, p = self.notice, self.person
+        return {
+            "person_id": n.person_id,
+            "given_name": p.given_name if p else "",
+            "family_name": p.family_name if p else "",
+            "population": n.population,
+            "school": n.school or "",
+            "address": n.address or "",
+            "sent_at": _utc(n.sent_at).isoformat() if n.sent_at else "",
+            "send_count": n.send_count,
+            "last_error": n.last_error,
+        }
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    """A page of the people still to acknowledge, with the filter's choices."""
+
+    campaign: Campaign
+    rows: list[Row]
+    total: int
+    page: int
+    per_page: int
+    populations: list[str]
+    schools: list[str]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the list has (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _campaign(db: Session, viewer: Viewer, campaign_id: int) -> Campaign:
+    require(viewer, Permission.MANAGE_CAMPAIGNS)
+    campaign = campaigns.get(db, campaign_id)
+    if not visible(viewer, campaign):
+        raise NotFoundError(f"no campaign {campaign_id}")
+    return campaign
+
+
+def _in_scope(viewer: Viewer, notices: list[Notice]) -> list[Notice]:
+    """A principal's share: the notices whose school is one of theirs."""
+    if not viewer.scoped:
+        return notices
+    mine = set(viewer.school_ids)
+    return [n for n in notices if n.school in mine]
+
+
+def _matching(notices: list[Notice], spec: Filter) -> list[Notice]:
+    school = None if spec.school == campaigns.NO_SCHOOL else spec.school
+    return [
+        n
+        for n in notices
+        if (not spec.population or n.population == spec.population)
+        and (not spec.school or n.school == school)
+    ]
+
+
+def _rows(db: Session, viewer: Viewer, notices: list[Notice]) -> list[Row]:
+    wanted = [n.person_id for n in notices]
+    people = {
+        p.person_id: p for p in db.scalars(select(Person).where(Person.person_id.in_(wanted)))
+    }
+    linked: set[str] = set()
+    if viewer.can(Permission.VIEW_PEOPLE):
+        linked = set(
+            db.scalars(
+                select(Person.person_id).where(Person.person_id.in_(wanted), people_filter(viewer))
+            )
+        )
+    return [Row(n, people.get(n.person_id), n.person_id in linked) for n in notices]
+
+
+def _log(db: Session, viewer: Viewer, campaign: Campaign, action: str, rows: list[Row]) -> None:
+    trail.record(
+        db,
+        actor=viewer.username,
+        action=action,
+        object_type="campaign",
+        object_id=str(campaign.id),
+        person_ids=[r.notice.person_id for r in rows],
+        detail=f"outstanding list, {len(rows)} people",
+    )
+
+
+def listing(
+    db: Session,
+    viewer: Viewer,
+    campaign_id: int,
+    spec: Filter,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Outstanding:
+    """A page of the people in scope still to acknowledge (the view is recorded)."""
+    campaign = _campaign(db, viewer, campaign_id)
+    scoped = _in_scope(viewer, campaigns.outstanding(db, campaign))
+    chosen = _matching(scoped, spec)
+    pages = max(1, -(-len(chosen) // per_page))
+    page = min(max(1, page), pages)
+    rows = _rows(db, viewer, chosen[(page - 1) * per_page : page * per_page])
+    _log(db, viewer, campaign, "view", rows)
+    return Outstanding(
+        campaign,
+        rows,
+        len(chosen),
+        page,
+        per_page,
+        sorted({n.population for n in scoped}, key=_population_order),
+        sorted({n.school or campaigns.NO_SCHOOL for n in scoped}),
+    )
+
+
+def export(db: Session, viewer: Viewer, campaign_id: int, spec: Filter) -> list[Row]:
+    """Everyone in scope and the filter still to acknowledge (the export is recorded)."""
+    campaign = _campaign(db, viewer, campaign_id)
+    scoped = _in_scope(viewer, campaigns.outstanding(db, campaign))
+    rows = _rows(db, viewer, _matching(scoped, spec))
+    _log(db, viewer, campaign, "export", rows)
+    return rows
+
+
+def _population_order(population: str) -> tuple[int, str]:
+    order = list(POPULATIONS)
+    return (order.index(population) if population in order else len(order), population)
+
+
+def signed_on_problem(campaign: Campaign, day: dt.date, today: dt.date) -> str:
+    """Why a paper acknowledgment cannot carry this date ("" when it can)."""
+    if day > today:
+        return f"The signing date {day} is in the future; use the day the form was signed."
+    if day < campaign.opens_on:
+        return f"The signing date {day} is before the campaign opened ({campaign.opens_on})."
+    return ""
+
+
+def record(
+    db: Session, viewer: Viewer, campaign_id: int, person_ids: list[str], signed_on: dt.date
+) -> tuple[int, int]:
+    """Record paper acknowledgments: how many recorded and how many had already acknowledged.
+    A principal may record only for notices of their schools; else nothing is recorded."""
+    campaign = _campaign(db, viewer, campaign_id)
+    if campaign.closed_at is not None:
+        raise Closed(f"campaign {campaign.id} is closed; it takes no more acknowledgments")
+    problem = signed_on_problem(campaign, signed_on, dt.date.today())
+    if problem:
+        raise BadEntry(problem)
+    chosen = list(dict.fromkeys(p.strip() for p in person_ids if p.strip()))
+    if not chosen:
+        raise BadEntry("Choose at least one person who signed.")
+    if viewer.scoped:
+        _refuse_other_schools(db, viewer, campaign, chosen)
+    return campaigns.record_paper(
+        db, campaign, [(p, signed_on) for p in chosen], recorded_by=viewer.username
+    )
+
+
+def _refuse_other_schools(
+    db: Session, viewer: Viewer, campaign: Campaign, chosen: list[str]
+) -> None:
+    query = select(Notice.person_id, Notice.school).where(
+        Notice.campaign_id == campaign.id, Notice.person_id.in_(chosen)
+    )
+    schools = {row.person_id: row.school for row in db.execute(query)}
+    mine = set(viewer.school_ids)
+    others = [p for p in chosen if p in schools and schools[p] not in mine]
+    if others:
+        raise Forbidden(
+            f"{len(others)} of these people are not at your schools; nothing was recorded"
+        )
+
+
+def _csv(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(r.as_dict() for r in rows)
+    return out.getvalue()
+
+
+def _page(
+    request: Request,
+    u: Unit,
+    campaign_id: int,
+    spec: Filter,
+    page: int,
+    *,
+    done: tuple[int, int] | None = None,
+    error: str = "",
+    signed_on: str = "",
+) -> HTMLResponse:
+    shown = listing(u.db, u.who.viewer, campaign_id, spec, page=page)
+    return render(
+        request,
+        "outstanding.html",
+        u.who,
+        {
+            "o": shown,
+            "spec": spec,
+            "query": spec.query(),
+            "names": school_names(u.db),
+            "done": done,
+            "error": error,
+            "signed_on": signed_on or dt.date.today().isoformat(),
+            "today": dt.date.today(),
+            "title": f"Outstanding: {shown.campaign.name}",
+        },
+        status=400 if error else 200,
+    )
+
+
+@pages.get("/campaigns/{campaign_id}/outstanding", response_class=HTMLResponse)
+def outstanding_page(
+    request: Request,
+    campaign_id: CampaignId,
+    population: Annotated[str, Query(max_length=20)] = "",
+    school: Annotated[str, Query(max_length=255)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    recorded: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    already: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    done = (recorded, already) if recorded is not None else None
+    with unit(request) as u:
+        return _page(request, u, campaign_id, Filter(population, school), page, done=done)
+
+
+@pages.get("/campaigns/{campaign_id}/outstanding.csv")
+def outstanding_csv(
+    request: Request,
+    campaign_id: CampaignId,
+    population: Annotated[str, Query(max_length=20)] = "",
+    school: Annotated[str, Query(max_length=255)] = "",
+) -> Response:
+    with unit(request) as u:
+        rows = export(u.db, u.who.viewer, campaign_id, Filter(population, school))
+        text = _csv(rows)
+    name = f"campaign-{campaign_id}-outstanding.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@pages.post("/campaigns/{campaign_id}/record")
+def record_form(
+    request: Request,
+    campaign_id: CampaignId,
+    csrf_token: Csrf = "",
+    person_ids: Annotated[list[str] | None, Form()] = None,
+    signed_on: Annotated[str, Form(max_length=40)] = "",
+    population: Annotated[str, Form(max_length=20)] = "",
+    school: Annotated[str, Form(max_length=255)] = "",
+    page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    spec = Filter(population, school)
+    with unit(request, csrf=csrf_token) as u:
+        try:
+            day = _form_day(signed_on)
+            recorded, already = record(u.db, u.who.viewer, campaign_id, person_ids or [], day)
+        except BadEntry as problem:
+            return _page(
+                request, u, campaign_id, spec, page, error=str(problem), signed_on=signed_on
+            )
+    back = spec.query(recorded=str(recorded), already=str(already))
+    return RedirectResponse(f"/campaigns/{campaign_id}/outstanding?{back}", status_code=303)
+
+
+def _form_day(value: str) -> dt.date:
+    if not value.strip():
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise BadEntry(f'"{value}" is not a date; give the signing date as YYYY-MM-DD.') from exc
+
+
+@api.get(
+    "/campaigns/{campaign_id}/outstanding",
+    response_model=OutstandingPage,
+    responses={404: {"description": "no such campaign in your scope"}},
+)
+def outstanding_api(
+    request: Request,
+    campaign_id: CampaignId,
+    population: Annotated[str, Query(max_length=20)] = "",
+    school: Annotated[str, Query(max_length=255)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = PER_PAGE,
+) -> OutstandingPage:
+    """People in scope who have not acknowledged yet (the view is recorded with their ids)."""
+    with unit(request) as u:
+        shown = listing(
+            u.db,
+            u.who.viewer,
+            campaign_id,
+            Filter(population, school),
+            page=page,
+            per_page=per_page,
+        )
+        return OutstandingPage(
+            total=shown.total,
+            page=shown.page,
+            per_page=shown.per_page,
+            people=[OutstandingOut.model_validate(r.as_dict()) for r in shown.rows],
+        )
+
+
+@api.post(
+    "/campaigns/{campaign_id}/acknowledgments",
+    response_model=RecordedOut,
+    responses={
+        404: {"description": "no such campaign in your scope, or a person it does not ask"},
+        409: {"model": Problem, "description": "the campaign is closed"},
+    },
+)
+def record_api(request: Request, campaign_id: CampaignId, body: AcknowledgmentsIn) -> RecordedOut:
+    """Record acknowledgments signed on paper (a principal: their schools' notices only)."""
+    with unit(request) as u:
+        day = body.signed_on or dt.date.today()
+        recorded, already = record(u.db, u.who.viewer, campaign_id, body.person_ids, day)
+        return RecordedOut(recorded=recorded, already=already)
