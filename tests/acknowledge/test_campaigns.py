@@ -173,3 +173,19 @@ def test_the_outstanding_list_shows_no_links_and_is_logged(cli: Cli, world: Stor
     with world.transaction() as session:
         (entry,) = trail.entries(session, person_id="S1", actions=["view"])
         assert (entry.actor, entry.object_type) == ("principal", "campaign")
+
+
+def test_the_outstanding_csv_cannot_run_formulas_in_a_spreadsheet(
+    cli: Cli, world: Store, tmp_path: Path
+) -> None:
+    cli.ok("campaigns", "create", "Policy 9052", "--due", "2026-12-31", "--by", "co")
+    with world.transaction() as session:
+        session.execute(update(Person).where(Person.person_id == "P1")
+                        .values(given_name='=HYPERLINK("http://evil.example","x")'))
+        session.execute(update(Notice).where(Notice.person_id == "S2")
+                        .values(last_error="-550 refused"))
+    out = tmp_path / "missing.csv"
+    cli.ok("campaigns", "outstanding", "1", "--by", "co", "--format", "csv", "--out", out)
+    text = out.read_text()
+    assert "'=HYPERLINK(" in text and ",=HYPERLINK(" not in text
+    assert ",'-550 refused" in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -14,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
 from chaperone.acknowledge import campaigns, delivery
+from chaperone.acknowledge.export import OUTSTANDING_COLUMNS, outstanding_row, write_csv
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.csvfile import CsvTable
@@ -26,17 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-OUTSTANDING_COLUMNS = [
-    "person_id",
-    "given_name",
-    "family_name",
-    "population",
-    "school",
-    "address",
-    "sent_at",
-    "send_count",
-    "last_error",
-]
+SHOWN = OUTSTANDING_COLUMNS[:6]  # the text table's columns
 
 
 class ListFormat(StrEnum):
@@ -226,20 +216,7 @@ def outstanding(
             p.person_id: p
             for p in session.scalars(select(Person).where(Person.person_id.in_(wanted)))
         }
-        rows = [
-            {
-                "person_id": n.person_id,
-                "given_name": people[n.person_id].given_name if n.person_id in people else "",
-                "family_name": people[n.person_id].family_name if n.person_id in people else "",
-                "population": n.population,
-                "school": n.school or "",
-                "address": n.address or "",
-                "sent_at": n.sent_at.isoformat() if n.sent_at else "",
-                "send_count": n.send_count,
-                "last_error": n.last_error,
-            }
-            for n in notices
-        ]
+        rows = [outstanding_row(n, people.get(n.person_id)) for n in notices]
         trail.record(
             session,
             actor=actor,
@@ -256,16 +233,14 @@ def _emit(rows: list[dict[str, object]], fmt: ListFormat, out: Path | None) -> N
     handle = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     try:
         if fmt is ListFormat.csv:
-            writer = csv.DictWriter(handle, fieldnames=OUTSTANDING_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+            write_csv(handle, rows)
         elif fmt is ListFormat.json or out:
             handle.write(json.dumps(rows, indent=2) + "\n")
         else:
             table(
                 "Outstanding",
-                OUTSTANDING_COLUMNS[:6],
-                [[r[c] for c in OUTSTANDING_COLUMNS[:6]] for r in rows],
+                SHOWN,
+                [[r[c] for c in SHOWN] for r in rows],
             )
     finally:
         if out:

@@ -8,7 +8,6 @@ every download with the people it held (``export``), as the CLI does.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
+from chaperone.acknowledge.export import outstanding_row, write_csv
 from chaperone.cases.access import Forbidden, require
 from chaperone.cases.scope import Viewer, people_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
@@ -46,17 +46,6 @@ api = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 CampaignId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
 PER_PAGE = 50
-COLUMNS = [  # the CLI's `campaigns outstanding --format csv`
-    "person_id",
-    "given_name",
-    "family_name",
-    "population",
-    "school",
-    "address",
-    "sent_at",
-    "send_count",
-    "last_error",
-]
 
 
 class Closed(ChaperoneError):
@@ -90,18 +79,7 @@ class Row:
 
     def as_dict(self) -> dict[str, object]:
         """The row in the CLI's columns."""
-        n, p = self.notice, self.person
-        return {
-            "person_id": n.person_id,
-            "given_name": p.given_name if p else "",
-            "family_name": p.family_name if p else "",
-            "population": n.population,
-            "school": n.school or "",
-            "address": n.address or "",
-            "sent_at": _utc(n.sent_at).isoformat() if n.sent_at else "",
-            "send_count": n.send_count,
-            "last_error": n.last_error,
-        }
+        return outstanding_row(self.notice, self.person)
 
 
 @dataclass(frozen=True)
@@ -120,10 +98,6 @@ class Outstanding:
     def pages(self) -> int:
         """How many pages the list has (at least one)."""
         return max(1, -(-self.total // self.per_page))
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _campaign(db: Session, viewer: Viewer, campaign_id: int) -> Campaign:
@@ -268,9 +242,7 @@ def _refuse_other_schools(
 
 def _csv(rows: list[Row]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(r.as_dict() for r in rows)
+    write_csv(out, (r.as_dict() for r in rows))
     return out.getvalue()
 
 
