@@ -69,6 +69,10 @@ bench-ingest: install
 bench-gateway: install
 	$(BIN)/python bench/gateway_bench.py
 
+.PHONY: bench-campaign
+bench-campaign: install
+	$(BIN)/python bench/campaign_bench.py
+
 .PHONY: bench-audit
 bench-audit: install
 	$(BIN)/python -m pip install --quiet -e '.[bench,spark]'
