@@ -73,6 +73,10 @@ bench-gateway: install
 bench-campaign: install
 	$(BIN)/python bench/campaign_bench.py
 
+.PHONY: bench-lake
+bench-lake: install
+	$(BIN)/python bench/lake_bench.py
+
 .PHONY: bench-audit
 bench-audit: install
 	$(BIN)/python -m pip install --quiet -e '.[bench,spark]'
