@@ -46,7 +46,7 @@ from pathlib import Path
 import duckdb
 import mailparser
 
-from chaperone.ingest import email_message
+from chaperone.ingest import reading as mailbox_reading
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import SourceReport, ingest
 from chaperone.lake.writer import lake_path
@@ -574,7 +574,7 @@ def summary(mbox: dict[str, Rate], trace: dict[str, Rate], sampled: bool) -> Non
 
 def reading(messages: int) -> str:
     """How chaperone reads a mailbox of this many messages: here, or in worker processes."""
-    workers = email_message.worker_count(messages)
+    workers = mailbox_reading.worker_count(messages)
     if not workers:
         return "messages parsed in this process"
     return f"messages parsed by {workers} worker processes, the lake written in this one"
@@ -591,12 +591,12 @@ def profile(count: int, workdir: Path, seed: int) -> None:
     write_mbox(source, count, rng, make_pools(rng))
     home = fresh_home(workdir, "lake-profile")
     profiler = cProfile.Profile()
-    parallel_min = email_message.PARALLEL_MIN_MESSAGES
-    email_message.PARALLEL_MIN_MESSAGES = count + 1
+    parallel_min = mailbox_reading.PARALLEL_MIN_MESSAGES
+    mailbox_reading.PARALLEL_MIN_MESSAGES = count + 1
     try:
         profiler.runcall(run_ingest, "mbox", source, home)
     finally:
-        email_message.PARALLEL_MIN_MESSAGES = parallel_min
+        mailbox_reading.PARALLEL_MIN_MESSAGES = parallel_min
     print(
         f"\ncProfile of chaperone ingest mbox, {count:,} messages parsed in this process "
         "(top 15, cumulative):"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from chaperone.common.problems import ChaperoneError
-from chaperone.ingest import email_message
+from chaperone.ingest import reading
 from chaperone.ingest.connectors.maildir import MaildirConnector
 from chaperone.ingest.connectors.mbox import MboxConnector
 from chaperone.ingest.context import IngestContext
@@ -50,9 +50,9 @@ def varied(count: int) -> list[bytes]:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers for any mailbox, tiny chunks and few in flight: every path is taken."""
-    monkeypatch.setattr(email_message, "PARALLEL_MIN_MESSAGES", 0)
-    monkeypatch.setattr(email_message, "CHUNK_MESSAGES", 7)
-    monkeypatch.setattr(email_message, "PENDING_CHUNKS", 4)
+    monkeypatch.setattr(reading, "PARALLEL_MIN_MESSAGES", 0)
+    monkeypatch.setattr(reading, "CHUNK_MESSAGES", 7)
+    monkeypatch.setattr(reading, "PENDING_CHUNKS", 4)
 
 
 def read_both(
@@ -60,7 +60,7 @@ def read_both(
 ) -> tuple[list[Item], list[Item]]:
     """The items read by workers, then read in this process."""
     parallel = list(read(source))
-    monkeypatch.setattr(email_message, "PARALLEL_MIN_MESSAGES", 10**9)
+    monkeypatch.setattr(reading, "PARALLEL_MIN_MESSAGES", 10**9)
     return parallel, list(read(source))
 
 
@@ -78,16 +78,16 @@ def read_both(
 def test_workers_only_with_a_cpu_each_for_two_of_them(
     cpus: int, messages: int, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(email_message, "available_cpus", lambda: cpus)
-    assert email_message.worker_count(messages) == workers
+    monkeypatch.setattr(reading, "available_cpus", lambda: cpus)
+    assert reading.worker_count(messages) == workers
 
 
 @pytest.mark.usefixtures("small_chunks")
 def test_an_mbox_read_by_workers_equals_one_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if email_message.available_cpus() < 3:
-        monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
+    if reading.available_cpus() < 3:
+        monkeypatch.setattr(reading, "available_cpus", lambda: 3)
     source = tmp_path / "box.mbox"
     source.write_bytes(mbox(*varied(150)))
     parallel, here = read_both(MboxConnector(CONTEXT).read, source, monkeypatch)
@@ -101,8 +101,8 @@ def test_an_mbox_read_by_workers_equals_one_read_here(
 def test_a_maildir_read_by_workers_equals_one_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if email_message.available_cpus() < 3:
-        monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
+    if reading.available_cpus() < 3:
+        monkeypatch.setattr(reading, "available_cpus", lambda: 3)
     root = tmp_path / "Maildir"
     (root / "cur").mkdir(parents=True)
     for index, data in enumerate(varied(60)):
@@ -116,8 +116,8 @@ def test_a_maildir_read_by_workers_equals_one_read_here(
 def test_without_workers_the_chunks_are_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(email_message, "available_cpus", lambda: 3)
-    monkeypatch.setattr(email_message, "START_METHOD", "no-such-start-method")
+    monkeypatch.setattr(reading, "available_cpus", lambda: 3)
+    monkeypatch.setattr(reading, "START_METHOD", "no-such-start-method")
     source = tmp_path / "box.mbox"
     source.write_bytes(mbox(*varied(30)))
     parallel, here = read_both(MboxConnector(CONTEXT).read, source, monkeypatch)
@@ -128,12 +128,12 @@ def test_without_workers_the_chunks_are_read_here(
     "failure", [BrokenProcessPool("a worker died"), FileChanged("box.mbox changed")]
 )
 def test_a_chunk_whose_worker_died_or_saw_another_file_is_read_here(failure: Exception) -> None:
-    jobs: list[email_message.Job] = [("eml:a#1", message(), b""), Rejected("eml:a#2", "too large")]
+    jobs: list[reading.Job] = [("eml:a#1", message(), b""), Rejected("eml:a#2", "too large")]
     broken: Future[list[Item]] = Future()
     broken.set_exception(failure)
-    pending = deque([email_message._Task(jobs, 1, future=broken)])
-    read = functools.partial(email_message.read_jobs, context=CONTEXT, kind="eml", mailbox=False)
-    assert email_message._take(pending, read) == read(jobs)
+    pending = deque([reading._Task(jobs, 1, future=broken)])
+    read = functools.partial(reading.read_jobs, context=CONTEXT, kind="eml", mailbox=False)
+    assert reading._take(pending, read) == read(jobs)
     assert not pending
 
 
@@ -146,7 +146,7 @@ def test_ingest_refuses_to_run_inside_a_starting_worker(
 
 
 WORKERS_RUN = (
-    "import chaperone.ingest.email_message as m; m.PARALLEL_MIN_MESSAGES = 0; "
+    "import chaperone.ingest.reading as m; m.PARALLEL_MIN_MESSAGES = 0; "
     "m.CHUNK_MESSAGES = 40; m.available_cpus = lambda: 3; "
     "from chaperone.cli import main; main()"
 )

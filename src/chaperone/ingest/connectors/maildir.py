@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.email_message import Job, read_all
+from chaperone.ingest.reading import Job, read_all
 from chaperone.ingest.record import Item, Rejected
 
 

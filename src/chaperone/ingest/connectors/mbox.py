@@ -1,7 +1,7 @@
 """``mbox``: messages separated by ``From `` lines (mboxo/mboxrd, RFC 4155).
 
 A large mailbox is parsed by worker processes while this process splits it and
-writes the lake (``email_message.read_all``); the items come in mailbox order either
+writes the lake (``reading.read_all``); the items come in mailbox order either
 way, so a run gives the same lake however it was read. A job names where a message
 is in the file (``mapped.Slice``): each process reads the bytes from its own mapping.
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.email_message import Job, read_all
 from chaperone.ingest.mapped import MappedFile, Slice, mapped
+from chaperone.ingest.reading import Job, read_all
 from chaperone.ingest.record import Item, Rejected
 
 
