@@ -189,3 +189,21 @@ def test_the_outstanding_csv_cannot_run_formulas_in_a_spreadsheet(
     text = out.read_text()
     assert "'=HYPERLINK(" in text and ",=HYPERLINK(" not in text
     assert ",'-550 refused" in text
+
+
+def test_the_outstanding_list_is_filtered_paged_and_counted_by_the_store(
+    cli: Cli, world: Store
+) -> None:
+    cli.ok("campaigns", "create", "Policy 9052", "--due", "2026-12-31", "--by", "co")
+    cli.ok("campaigns", "record", "1", "T1", "--by", "office")
+    with world.transaction() as session:
+        campaign = campaigns.get(session, 1)
+        page, total = campaigns.outstanding_page(session, campaign, offset=1, limit=2)
+        assert ([n.person_id for n in page], total) == (["S1", "S2"], 5)
+        staff, total = campaigns.outstanding_page(session, campaign, population="staff")
+        assert ([n.person_id for n in staff], total) == (["T2"], 1)
+        assert campaigns.outstanding_page(session, campaign, school=campaigns.NO_SCHOOL)[1] == 0
+        assert campaigns.outstanding_page(session, campaign, schools=[])[1] == 0
+        assert campaigns.outstanding_groups(session, campaign) == (
+            ["staff", "student", "parent", "vendor"], ["HS"]
+        )

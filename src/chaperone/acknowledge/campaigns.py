@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.acknowledge import tokens
@@ -300,11 +300,69 @@ def status(session: Session, campaign: Campaign, *, schools: Iterable[str] | Non
 
 def outstanding(session: Session, campaign: Campaign) -> list[Notice]:
     """The notices still waiting for an acknowledgment (not withdrawn), by person id."""
-    return [
-        n
-        for n in _notices(session, campaign.id)
-        if n.acknowledged_at is None and n.withdrawn_at is None
+    return outstanding_page(session, campaign)[0]
+
+
+def _waiting(
+    campaign: Campaign,
+    *,
+    schools: Iterable[str] | None = None,
+    population: str = "",
+    school: str = "",
+) -> list[ColumnElement[bool]]:
+    """Conditions for a campaign's notices still waiting: only ``schools`` (a principal's),
+    of one ``population``, of one ``school`` (``NO_SCHOOL``: of none)."""
+    conditions = [
+        Notice.campaign_id == campaign.id,
+        Notice.acknowledged_at.is_(None),
+        Notice.withdrawn_at.is_(None),
     ]
+    if schools is not None:
+        conditions.append(Notice.school.in_(list(schools)))
+    if population:
+        conditions.append(Notice.population == population)
+    if school:
+        conditions.append(
+            Notice.school.is_(None) if school == NO_SCHOOL else Notice.school == school
+        )
+    return conditions
+
+
+def outstanding_page(
+    session: Session,
+    campaign: Campaign,
+    *,
+    schools: Iterable[str] | None = None,
+    population: str = "",
+    school: str = "",
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Notice], int]:
+    """One page of the notices still waiting (by person id), and how many there are in
+    all, selected and counted by the store."""
+    conditions = _waiting(campaign, schools=schools, population=population, school=school)
+    total = session.scalar(select(func.count()).select_from(Notice).where(*conditions)) or 0
+    query = select(Notice).where(*conditions).order_by(Notice.person_id).offset(offset)
+    notices = list(session.scalars(query.limit(limit) if limit is not None else query))
+    return notices, int(total)
+
+
+def outstanding_groups(
+    session: Session, campaign: Campaign, *, schools: Iterable[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """The populations (in §D's order) and schools (``NO_SCHOOL`` for none) that have
+    notices still waiting: the choices of a filter."""
+    query = (
+        select(Notice.population, Notice.school)
+        .where(*_waiting(campaign, schools=schools))
+        .distinct()
+    )
+    pairs = session.execute(query).all()
+    present = {p for p, _s in pairs}
+    return (
+        [p for p in POPULATIONS if p in present] + sorted(present - set(POPULATIONS)),
+        sorted({s or NO_SCHOOL for _p, s in pairs}),
+    )
 
 
 @dataclass(frozen=True)

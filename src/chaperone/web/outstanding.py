@@ -24,7 +24,6 @@ from chaperone.acknowledge.export import outstanding_row, write_csv
 from chaperone.cases.access import Forbidden, require
 from chaperone.cases.scope import Viewer, people_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.directory.normalize import POPULATIONS
 from chaperone.store.models import Campaign, Notice, Person
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
@@ -108,22 +107,9 @@ def _campaign(db: Session, viewer: Viewer, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _in_scope(viewer: Viewer, notices: list[Notice]) -> list[Notice]:
-    """A principal's share: the notices whose school is one of theirs."""
-    if not viewer.scoped:
-        return notices
-    mine = set(viewer.school_ids)
-    return [n for n in notices if n.school in mine]
-
-
-def _matching(notices: list[Notice], spec: Filter) -> list[Notice]:
-    school = None if spec.school == campaigns.NO_SCHOOL else spec.school
-    return [
-        n
-        for n in notices
-        if (not spec.population or n.population == spec.population)
-        and (not spec.school or n.school == school)
-    ]
+def _scope(viewer: Viewer) -> list[str] | None:
+    """A principal's schools; None: every school."""
+    return list(viewer.school_ids) if viewer.scoped else None
 
 
 def _rows(db: Session, viewer: Viewer, notices: list[Notice]) -> list[Row]:
@@ -164,35 +150,37 @@ def listing(
 ) -> Outstanding:
     """A page of the people in scope still to acknowledge (the view is recorded)."""
     campaign = _campaign(db, viewer, campaign_id)
-    scoped = _in_scope(viewer, campaigns.outstanding(db, campaign))
-    chosen = _matching(scoped, spec)
-    pages = max(1, -(-len(chosen) // per_page))
-    page = min(max(1, page), pages)
-    rows = _rows(db, viewer, chosen[(page - 1) * per_page : page * per_page])
+    scope = _scope(viewer)
+
+    def one_page(number: int, size: int) -> tuple[list[Notice], int]:
+        return campaigns.outstanding_page(
+            db,
+            campaign,
+            schools=scope,
+            population=spec.population,
+            school=spec.school,
+            offset=(number - 1) * size,
+            limit=size,
+        )
+
+    _none, total = one_page(1, 0)  # the count alone, to keep the page within range
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    chosen, total = one_page(page, per_page)
+    rows = _rows(db, viewer, chosen)
     _log(db, viewer, campaign, "view", rows)
-    return Outstanding(
-        campaign,
-        rows,
-        len(chosen),
-        page,
-        per_page,
-        sorted({n.population for n in scoped}, key=_population_order),
-        sorted({n.school or campaigns.NO_SCHOOL for n in scoped}),
-    )
+    populations, schools = campaigns.outstanding_groups(db, campaign, schools=scope)
+    return Outstanding(campaign, rows, total, page, per_page, populations, schools)
 
 
 def export(db: Session, viewer: Viewer, campaign_id: int, spec: Filter) -> list[Row]:
     """Everyone in scope and the filter still to acknowledge (the export is recorded)."""
     campaign = _campaign(db, viewer, campaign_id)
-    scoped = _in_scope(viewer, campaigns.outstanding(db, campaign))
-    rows = _rows(db, viewer, _matching(scoped, spec))
+    chosen, _total = campaigns.outstanding_page(
+        db, campaign, schools=_scope(viewer), population=spec.population, school=spec.school
+    )
+    rows = _rows(db, viewer, chosen)
     _log(db, viewer, campaign, "export", rows)
     return rows
-
-
-def _population_order(population: str) -> tuple[int, str]:
-    order = list(POPULATIONS)
-    return (order.index(population) if population in order else len(order), population)
 
 
 def signed_on_problem(campaign: Campaign, day: dt.date, today: dt.date) -> str:
