@@ -207,3 +207,17 @@ def test_the_outstanding_list_is_filtered_paged_and_counted_by_the_store(
         assert campaigns.outstanding_groups(session, campaign) == (
             ["staff", "student", "parent", "vendor"], ["HS"]
         )
+
+
+def test_scripts_get_json_from_every_command_that_changes_something(
+    cli: Cli, world: Store
+) -> None:
+    created = json.loads(cli.ok("campaigns", "create", "Policy 9052", "--due", "2026-12-31",
+                                "--by", "co", "--format", "json").out)
+    assert (created["id"], created["people"], created["no_address"]) == (1, 6, 0)
+    assert json.loads(cli.ok("campaigns", "sync", "1", "--format", "json").out) == {
+        "added": 0, "withdrawn": 0, "restored": 0,
+    }
+    assert json.loads(
+        cli.ok("campaigns", "record", "1", "S1", "--by", "office", "--format", "json").out
+    ) == {"recorded": 1, "already": 0}

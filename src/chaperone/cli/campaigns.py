@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def _day(value: str | None, name: str) -> dt.date | None:
         raise ChaperoneError(f'{name}: "{value}" is not a date (YYYY-MM-DD)') from exc
 
 
+def _say(fmt: Format, text: str, data: dict[str, object]) -> None:
+    """What a command did: one line for people, one JSON object for scripts."""
+    if fmt is Format.json:
+        emit_json(data)
+    else:
+        line(text)
+
+
 def _required_day(value: str, name: str) -> dt.date:
     day = _day(value, name)
     assert day is not None
@@ -67,6 +76,7 @@ def create(
     version: str | None = typer.Option(
         None, "--version", help="Its version (default: the one in force when it opens)."
     ),
+    fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """Start a campaign: a notice for everyone it must reach, each with a private link."""
     context: AppContext = ctx.obj
@@ -84,9 +94,16 @@ def create(
         )
         summary = campaigns.status(session, campaign)
         number, version_used = campaign.id, campaign.policy_version
-    line(
+    _say(
+        fmt,
         f"campaign {number} created (policy {policy} version {version_used}): "
-        f"{synced.added} people, {summary.total.no_address} without an e-mail address"
+        f"{synced.added} people, {summary.total.no_address} without an e-mail address",
+        {
+            "id": number,
+            "policy_version": version_used,
+            "people": synced.added,
+            "no_address": summary.total.no_address,
+        },
     )
 
 
@@ -157,12 +174,20 @@ def status(
 
 
 @app.command("sync")
-def sync(ctx: typer.Context, campaign_id: int = typer.Argument(...)) -> None:
+def sync(
+    ctx: typer.Context,
+    campaign_id: int = typer.Argument(...),
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
     """Add people who joined since (new staff, new students); withdraw those who left."""
     context: AppContext = ctx.obj
     with context.store().transaction() as session:
         synced = campaigns.sync(session, campaigns.get(session, campaign_id))
-    line(f"{synced.added} added, {synced.withdrawn} withdrawn, {synced.restored} back")
+    _say(
+        fmt,
+        f"{synced.added} added, {synced.withdrawn} withdrawn, {synced.restored} back",
+        asdict(synced),
+    )
 
 
 @app.command("send")
@@ -176,6 +201,7 @@ def send(
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
     actor: str = typer.Option("cli", "--by", help="Who sends, for the audit log."),
+    fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """Send the notices not sent yet through the district's mail relay."""
     context: AppContext = ctx.obj
@@ -191,10 +217,12 @@ def send(
             actor=actor,
             progress=lambda n: bar.advance(task, n),
         )
-    line(
+    _say(
+        fmt,
         f"{result.sent} sent, {result.refused} refused by the relay, "
         f"{result.no_address} without an e-mail address"
-        + (f", {result.waiting} not due for a reminder yet" if remind else "")
+        + (f", {result.waiting} not due for a reminder yet" if remind else ""),
+        asdict(result),
     )
 
 
@@ -259,6 +287,7 @@ def record(
     file: Path | None = typer.Option(
         None, "--file", help="A CSV of person_id[,signed_on] rows (every bad row reported)."
     ),
+    fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """Record acknowledgments signed on paper."""
     day = _day(signed_on, "--on")
@@ -273,7 +302,11 @@ def record(
         recorded, already = campaigns.record_paper(
             session, campaign, entries, recorded_by=recorded_by
         )
-    line(f"{recorded} recorded, {already} had already acknowledged")
+    _say(
+        fmt,
+        f"{recorded} recorded, {already} had already acknowledged",
+        {"recorded": recorded, "already": already},
+    )
 
 
 def _paper_rows(path: Path, default: dt.date | None) -> list[tuple[str, dt.date | None]]:
