@@ -10,6 +10,7 @@ of the application is missing from the matrix.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from tests.web.site import ROLES, Web, World, new_campaign
 pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
 
 P = Permission
+DUE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,19 @@ ROUTES = [
         body={"person_ids": ["{person}"]},
         elsewhere=403,
     ),
+    Route(
+        "POST",
+        "/campaigns",
+        P.RUN_CAMPAIGNS,
+        form={"name": "Matrix", "due_on": DUE, "populations": "staff"},
+        ok=303,
+    ),
+    Route(
+        "POST", "/api/v1/campaigns", P.RUN_CAMPAIGNS, body={"name": "Matrix", "due_on": DUE}, ok=201
+    ),
+    # last: the routes above need the campaign open (closing again is harmless)
+    Route("POST", "/campaigns/{campaign}/close", P.RUN_CAMPAIGNS, form={"confirm": "yes"}, ok=303),
+    Route("POST", "/api/v1/campaigns/{campaign}/close", P.RUN_CAMPAIGNS),
 ]
 SIGN_IN_ROUTES = {
     ("GET", "/login"),

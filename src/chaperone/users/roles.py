@@ -31,6 +31,7 @@ class Permission(StrEnum):
     ACCESS_REPORT = "access_report"
     VIEW_CAMPAIGNS = "view_campaigns"
     MANAGE_CAMPAIGNS = "manage_campaigns"
+    RUN_CAMPAIGNS = "run_campaigns"
 
 
 _ALL = frozenset(Permission)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 Text = Annotated[str, Field(max_length=2000)]
 Id = Annotated[str, Field(min_length=1, max_length=255)]
+Population = Literal["staff", "student", "parent", "vendor", "volunteer", "contractor"]
 
 
 class Problem(BaseModel):
@@ -242,6 +243,19 @@ class CampaignDetail(CampaignOut):
     by_population: list[GroupTally]
     by_school: list[GroupTally]
     withdrawn: int
+
+
+class CampaignIn(BaseModel):
+    """A new campaign: populations default to all six, schools to the whole district,
+    opens_on to today, the policy version to the one in force when it opens."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    due_on: dt.date
+    opens_on: dt.date | None = None
+    populations: Annotated[list[Population], Field(max_length=6)] = []
+    schools: Annotated[list[Id], Field(max_length=500)] = []
+    policy: Annotated[str, Field(min_length=1, max_length=80)] = "9052"
+    policy_version: Annotated[str, Field(min_length=1, max_length=40)] | None = None
 
 
 class OutstandingOut(BaseModel):
