@@ -221,3 +221,9 @@ def test_scripts_get_json_from_every_command_that_changes_something(
     assert json.loads(
         cli.ok("campaigns", "record", "1", "S1", "--by", "office", "--format", "json").out
     ) == {"recorded": 1, "already": 0}
+
+
+def test_a_campaign_name_with_control_characters_is_refused(world: Store) -> None:
+    with world.transaction() as session, pytest.raises(ChaperoneError, match="printable"):
+        campaigns.create(session, name="Policy\x009052", due_on=dt.date(2026, 12, 31),
+                         created_by="co")

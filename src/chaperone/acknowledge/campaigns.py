@@ -159,6 +159,8 @@ def _creation_problems(
     problems += [f'unknown school "{s}"' for s in schools if s not in known]
     if not name.strip():
         problems.append("a campaign needs a name")
+    elif not name.isprintable():  # control characters; PostgreSQL refuses NUL outright
+        problems.append("a campaign name must be printable text (no control characters)")
     if due_on < opens_on:
         problems.append(f"due date {due_on} is before the campaign opens ({opens_on})")
     return problems
