@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -159,7 +160,7 @@ def _creation_problems(
     problems += [f'unknown school "{s}"' for s in schools if s not in known]
     if not name.strip():
         problems.append("a campaign needs a name")
-    elif not name.isprintable():  # control characters; PostgreSQL refuses NUL outright
+    elif any(unicodedata.category(c) == "Cc" for c in name):  # PostgreSQL refuses NUL
         problems.append("a campaign name must be printable text (no control characters)")
     if due_on < opens_on:
         problems.append(f"due date {due_on} is before the campaign opens ({opens_on})")
