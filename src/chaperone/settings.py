@@ -59,6 +59,9 @@ class Settings(BaseModel):
     smtp_username: str | None = None
     smtp_password: str | None = None
     ack_remind_days: int = Field(default=7, ge=1)
+    audit_log_key_file: Path | None = None
+    audit_log_checkpoint_file: Path | None = None
+    audit_log_syslog: bool = True
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -86,6 +89,16 @@ class Settings(BaseModel):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
             return url
         return f"sqlite:///{(self.home / 'chaperone.db').resolve()}"
+
+    @property
+    def audit_log_key_path(self) -> Path:
+        """The audit log's key file: the setting, else `audit-log.key` in home."""
+        return self.audit_log_key_file or self.home / "audit-log.key"
+
+    @property
+    def audit_log_checkpoint_path(self) -> Path:
+        """The audit log's checkpoint file: the setting, else `audit-log.checkpoints` in home."""
+        return self.audit_log_checkpoint_file or self.home / "audit-log.checkpoints"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], *, home: Path | None = None) -> Settings:
@@ -141,4 +154,7 @@ ENVIRONMENT = (
     "smtp_username",
     "smtp_password",
     "ack_remind_days",
+    "audit_log_key_file",
+    "audit_log_checkpoint_file",
+    "audit_log_syslog",
 )

@@ -30,7 +30,8 @@ def test_earlier_access_events_move_into_the_audit_log(settings: object) -> None
     from sqlalchemy import create_engine, text
 
     from chaperone.settings import Settings
-    from chaperone.store.db import alembic_config
+    from chaperone.store.db import alembic_config, audit_log_keys
+    from chaperone.store.keys import AUDIT_LOG
     from chaperone.trail import service as trail
 
     assert isinstance(settings, Settings)
@@ -45,17 +46,19 @@ def test_earlier_access_events_move_into_the_audit_log(settings: object) -> None
                 "('2026-11-02 10:00:00', 'cli', 'export', NULL, 'findings export of 3 findings')"
             )
         )
-    migrate(engine)
+    keys = audit_log_keys(settings)
+    migrate(engine, audit_log_key=keys.key)
     assert "access_events" not in inspect(engine).get_table_names()
     from sqlalchemy.orm import Session
 
-    with Session(engine) as session:
+    with Session(engine, info={AUDIT_LOG: keys}) as session:
         check = trail.verify(session)
         moved = trail.entries(session)
-        assert check.ok and check.entries == 2
+        assert check.ok and check.entries == 3  # the two moved, and 0008's re-seal
         assert [(e.actor, e.action, e.person_ids) for e in reversed(moved)] == [
             ("principal.hs", "view", "S1"),
             ("cli", "export", ""),
+            ("chaperone", "reseal", ""),
         ]
         assert [e.actor for e in trail.entries(session, person_id="S1")] == ["principal.hs"]
     engine.dispose()

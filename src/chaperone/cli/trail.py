@@ -1,4 +1,4 @@
-"""`chaperone audit-log …`: verify and read the hash-chained audit log."""
+"""`chaperone audit-log …`: verify, checkpoint and read the keyed, hash-chained audit log."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
 from chaperone.trail import service as trail
 
-app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+app = typer.Typer(help="The append-only, keyed, hash-chained audit log.", no_args_is_help=True)
 
 
 @app.command("verify")
 def verify(ctx: typer.Context, fmt: Format = typer.Option(Format.text, "--format")) -> None:
-    """Recompute the chain; exit 1 when any entry was edited, inserted or deleted."""
+    """Recompute the keyed chain, its record-of-access index and its checkpoints; exit 1
+    naming the first bad entry when any entry was edited, inserted, deleted or re-ordered."""
     context: AppContext = ctx.obj
     with context.store().transaction() as session:
         check = trail.verify(session)
@@ -24,6 +25,8 @@ def verify(ctx: typer.Context, fmt: Format = typer.Option(Format.text, "--format
                 "ok": check.ok,
                 "entries": check.entries,
                 "head_hash": check.head_hash,
+                "checkpoints": check.checkpoints,
+                "first_bad_entry": check.first_bad,
                 "problems": list(check.problems),
             }
         )
@@ -31,9 +34,28 @@ def verify(ctx: typer.Context, fmt: Format = typer.Option(Format.text, "--format
         for problem in check.problems:
             line(problem)
         if check.ok:
-            line(f"audit log intact: {check.entries} entries, head {check.head_hash}")
+            line(
+                f"audit log intact: {check.entries} entries, head {check.head_hash},"
+                f" {check.checkpoints} checkpoint(s) agree"
+            )
     if not check.ok:
-        raise ChaperoneError(f"audit log tampered with: {len(check.problems)} problem(s)")
+        where = f" from entry {check.first_bad}" if check.first_bad is not None else ""
+        raise ChaperoneError(f"audit log tampered with{where}: {len(check.problems)} problem(s)")
+
+
+@app.command("checkpoint")
+def checkpoint(ctx: typer.Context, fmt: Format = typer.Option(Format.text, "--format")) -> None:
+    """Verify the log, then write its head to the checkpoint file (and syslog)."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        mark = trail.checkpoint(session)
+    if fmt is Format.json:
+        emit_json({"at": mark.at.isoformat(), "seq": mark.seq, "mac": mark.mac})
+    else:
+        line(
+            f"checkpoint written to {context.settings.audit_log_checkpoint_path}:"
+            f" entry {mark.seq}, MAC {mark.mac}"
+        )
 
 
 @app.command("show")
