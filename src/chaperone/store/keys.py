@@ -30,13 +30,16 @@ class AuditLogKeys:
 
 def key_from_file(path: Path) -> bytes:
     """The 32-byte key kept in `path`, created (mode 0600) when the file does not exist."""
-    if not path.exists():
-        _create(path)
-    if path.stat().st_mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise ChaperoneError(
-            f"{path}: the key file is readable or writable by every user; chmod 600 it"
-        )
-    text = path.read_text("ascii", errors="replace").strip()
+    try:
+        if not path.exists():
+            _create(path)
+        if path.stat().st_mode & (stat.S_IROTH | stat.S_IWOTH):
+            raise ChaperoneError(
+                f"{path}: the key file is readable or writable by every user; chmod 600 it"
+            )
+        text = path.read_text("ascii", errors="replace").strip()
+    except OSError as problem:
+        raise ChaperoneError(f"{path}: cannot use the key file: {problem.strerror}") from problem
     try:
         key = bytes.fromhex(text)
     except ValueError:
