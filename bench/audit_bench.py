@@ -1,6 +1,6 @@
 """Audit benchmark: chaperone's DuckDB audit engine beside a hand-written query, Python and Spark.
 
-Generates (seeded, so every run judges the same data) a district as ``AuditInputs``
+Generates (seeded, so every run judges the same data) a district as ``World``
 (~200,000 addresses of ~120,000 people, five platforms, guardian links) and N records
 written straight into a lake (``records/month=YYYY-MM/*.parquet``) by DuckDB, then
 measures, over the same lake and inputs:
@@ -10,7 +10,7 @@ a. ``duckdb_engine.run`` with the built-in 9052 pack's enabled rules; its first 
 b. a hand-written DuckDB query of the two enabled §A rules (the practical limit), in a
    fresh connection; it must find the same (record_id, subject_id) pairs as (a). The
    runs of (a) and (b) alternate (``--runs`` of each, best taken): the load shifts;
-c. ``python_engine.run`` over plain dicts, on the first ``--python-sample`` records
+c. ``judge.records.matched_rows`` over plain dicts, on the first ``--python-sample`` records
    (read outside the timing); it must agree with (a) on those records;
 d. ``spark_engine.run`` on ``local[2]`` (the session, and so the JVM, started first and
    outside the timing), on the full lake or on the first ``--spark-sample`` records.
@@ -49,11 +49,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaperone.audit import duckdb_engine, python_engine
-from chaperone.audit.facts import BACKENDS
-from chaperone.audit.inputs import AuditInputs, Party, PersonInfo, tables
-from chaperone.audit.query import RuleWindow, audit_query, rule_windows
+from chaperone.audit import duckdb_engine
+from chaperone.audit.query import audit_query
 from chaperone.ingest.record import SCHEMA
+from chaperone.judge.facts import BACKENDS
+from chaperone.judge.records import matched_rows
+from chaperone.judge.rules import RuleWindow, rule_windows
+from chaperone.judge.world import Party, PersonInfo, World, tables
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import connect
 from chaperone.policy.loader import builtin
@@ -187,7 +189,7 @@ assert sum(s.weight for s in SCENARIOS) == 1000
 class District:
     """The audit inputs, and the address pools the record generator draws from."""
 
-    inputs: AuditInputs
+    inputs: World
     pools: dict[str, list[str]] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -202,7 +204,7 @@ class District:
 def make_district(accounts: int, seed: int) -> District:
     """About ``accounts`` addresses of about 0.6 x ``accounts`` people, seeded."""
     rng = random.Random(seed)
-    inputs = AuditInputs(timezone=TIMEZONE)
+    inputs = World(timezone=TIMEZONE)
     district = District(inputs, {name: [] for name in ("SD", "SP", "SDP", "SPP", "TD", "TP",
                                                        "PE", "PP", "O")})
     people = round(accounts * 0.6)
@@ -455,7 +457,7 @@ WHERE CASE WHEN j.platform IS NULL    -- 9052-A-direct
 # record), so the hand-written query leaves out the version term.
 
 
-def hand_sql(inputs: AuditInputs) -> str:
+def hand_sql(inputs: World) -> str:
     """The hand-written query for the district's time zone (domain identifiers only)."""
     assert not inputs.platform_addresses and not inputs.platform_prefixes, "domains only"
     return HAND_SQL.replace("__TZ__", inputs.timezone)
@@ -639,8 +641,8 @@ def measure_python(args: argparse.Namespace, layout: LakeLayout, district: Distr
             f"SELECT * EXCLUDE (month) FROM read_parquet('{layout.record_glob()}', "
             f"hive_partitioning = true) WHERE {index_below(count)}"
         ).to_arrow_table().to_pylist()
-    seconds, rows = timed(1, lambda: python_engine.run(records, district.inputs, windows))
-    rate = Rate("python_engine.run over dicts", len(records), seconds,
+    seconds, rows = timed(1, lambda: matched_rows(records, district.inputs, windows))
+    rate = Rate("judge.records.matched_rows over dicts", len(records), seconds,
                 f"({len(rows):,} matched rows)")
     return rate, flagged(rows, windows)
 

@@ -10,9 +10,9 @@ import pytest
 import sqlglot
 
 from chaperone.audit import duckdb_engine
-from chaperone.audit.inputs import AuditInputs, Party, tables
 from chaperone.audit.query import _factored
 from chaperone.ingest.record import Record, stable_id, to_table
+from chaperone.judge.world import Party, World, tables
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import LakeWriter, connect, lake_path
 
@@ -64,7 +64,7 @@ def test_the_view_reads_only_the_months_a_window_can_touch(tmp_path: Path) -> No
 
 
 def test_person_keys_number_persons_not_addresses() -> None:
-    inputs = AuditInputs(timezone="UTC", accounts={
+    inputs = World(timezone="UTC", accounts={
         "a@x.org": [Party("T1", "staff", True), Party("P1", "parent", False)],
         "b@x.org": [Party("T1", "staff", False)],
     })

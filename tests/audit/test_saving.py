@@ -9,27 +9,37 @@ import pytest
 from sqlalchemy import select
 
 from chaperone.audit.findings import NewFinding, save
+from chaperone.judge.verdicts import Verdict
 from chaperone.store.db import Store
 from chaperone.store.models import Finding
 
 RULES = {"9052-A-direct"}
 
 
-def finding(n: int, day: dt.date, explanation: str = "said once") -> NewFinding:
+def verdict(failed: str) -> Verdict:
+    return Verdict(rule_id="9052-A-direct", policy_version="2017.1", branch="platform",
+                   channel_type="email", platform="p1", subject="T1", subject_population="staff",
+                   subject_is_sender=True, subject_account="district",
+                   counterparts=(("S1", "student"), ("P1", "parent")),
+                   student_accounts="district", account_kind="email", failed=failed)
+
+
+def finding(n: int, day: dt.date, failed: str = "status") -> NewFinding:
     return NewFinding(
         finding_id=f"f{n}", rule_id="9052-A-direct", citation="9052 §A", policy_version="2017.1",
         severity="high", occurred_at=dt.datetime.combine(day, dt.time(13), dt.UTC),
         local_date=day, channel_type="email", platform=None, message_id=f"m{n}",
         record_id=f"r{n}", source_ref=f"t#{n}", sender="t1@d.us", recipients=("a@x", "b@x"),
         subject_person_id="T1", counterpart_person_ids=("S1", "P1"), school="HS",
-        explanation=explanation,
+        verdict=verdict(failed),
     )
 
 
 def stored(store: Store) -> dict[str, tuple[bool, str, str, str]]:
     with store.transaction() as session:
         return {
-            f.finding_id: (f.active, f.explanation, f.recipients, f.counterpart_person_ids)
+            f.finding_id: (f.active, str(Verdict.from_json(f.verdict).failed), f.recipients,
+                           f.counterpart_person_ids)
             for f in session.scalars(select(Finding))
         }
 
@@ -46,11 +56,11 @@ def test_findings_are_upserted_withdrawn_and_found_again(store: Store) -> None:
     monday, tuesday = dt.date(2026, 9, 14), dt.date(2026, 9, 15)
     one, two = finding(1, monday), finding(2, tuesday)
     assert audit(store, [one, two]) == (2, 2, 0)
-    assert stored(store)["f1"] == (True, "said once", "a@x;b@x", "S1;P1")
-    changed = dataclasses.replace(one, explanation="said again")
+    assert stored(store)["f1"] == (True, "status", "a@x;b@x", "S1;P1")
+    changed = dataclasses.replace(one, verdict=verdict("channel"))
     assert audit(store, [changed]) == (1, 0, 1)
-    assert stored(store) == {"f1": (True, "said again", "a@x;b@x", "S1;P1"),
-                             "f2": (False, "said once", "a@x;b@x", "S1;P1")}
+    assert stored(store) == {"f1": (True, "channel", "a@x;b@x", "S1;P1"),
+                             "f2": (False, "status", "a@x;b@x", "S1;P1")}
     assert audit(store, [changed, two]) == (2, 0, 0)
     assert all(active for active, *_rest in stored(store).values())
 

@@ -9,11 +9,11 @@ import itertools
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chaperone.audit.facts import record_facts
-from chaperone.audit.inputs import AuditInputs
 from chaperone.exceptions.service import Grant
 from chaperone.gateway.decide import Decider, Decision
 from chaperone.ingest.record import Record, stable_id
+from chaperone.judge.facts import record_facts
+from chaperone.judge.world import World
 from tests.audit.test_evaluators_agree import ADDRESSES, WINDOWS, worlds
 
 ACTIONS = st.sampled_from(["REJECT", "HOLD", "PREPEND", "WARN", "DUNNO"])
@@ -43,7 +43,7 @@ EVERY_RECORD = every_record()
 
 
 @st.composite
-def worlds_with_exceptions(draw: st.DrawFn) -> AuditInputs:
+def worlds_with_exceptions(draw: st.DrawFn) -> World:
     """Random worlds, most with exceptions for staff (the rules' subjects) that apply."""
     world = draw(worlds())
     people = sorted(world.people)
@@ -72,7 +72,7 @@ def judged_alone(decider: Decider, record: Record) -> Decision:
        actions=st.lists(ACTIONS, min_size=len(RULE_IDS), max_size=len(RULE_IDS)),
        monitor=st.booleans())
 def test_a_remembered_decision_is_the_records_own(
-    world: AuditInputs, actions: list[str], monitor: bool
+    world: World, actions: list[str], monitor: bool
 ) -> None:
     decider = Decider(world, WINDOWS, dict(zip(RULE_IDS, actions, strict=True)), monitor=monitor)
     for record in EVERY_RECORD:

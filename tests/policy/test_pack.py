@@ -9,7 +9,8 @@ import pytest
 
 from chaperone.common.problems import InputError
 from chaperone.policy.loader import builtin, parse
-from chaperone.policy.vocabulary import FIELDS, OPERATORS
+from chaperone.policy.operators import OPERATORS
+from chaperone.policy.vocabulary import FIELDS
 from tests.conftest import SHARED, Cli
 
 POLICY_TEXT = SHARED / "policy-9052.txt"

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chaperone.lake.decisions import stopped_note
+from chaperone.judge.verdicts import Verdict
 from chaperone.report.html import CampaignProgress, ReportContext, render
 from chaperone.store.models import Finding
 
 HOSTILE = '<script>alert("x")</script>\u202eevil'
+
+
+def verdict(stopped: str | None = None) -> str:
+    return Verdict(rule_id="9052-A-direct", policy_version="2017.1", branch="direct",
+                   channel_type="email", platform=None, subject="T1", subject_population="staff",
+                   subject_is_sender=True, subject_account="personal",
+                   counterparts=(("S1", "student"),), student_accounts="district",
+                   account_kind="email", stopped=stopped).to_json()
 
 
 def finding(day: int, school: str | None, platform: str | None) -> Finding:
@@ -17,7 +25,7 @@ def finding(day: int, school: str | None, platform: str | None) -> Finding:
         severity="high", occurred_at=dt.datetime(2026, 9, day, 13, tzinfo=dt.UTC),
         local_date=dt.date(2026, 9, day), channel_type="email", platform=platform,
         message_id="m", record_id="r", source_ref="x", sender="a@x", recipients="b@y",
-        subject_person_id="T1", counterpart_person_ids="S1", school=school, explanation=HOSTILE,
+        subject_person_id="T1", counterpart_person_ids="S1", school=school, verdict=verdict(),
         active=True,
     )
 
@@ -35,7 +43,7 @@ def test_hostile_names_are_escaped() -> None:
 def stopped(day: int, action: str) -> Finding:
     found = finding(day, "Hillcrest", None)
     found.finding_id, found.source_ref = f"g{day}{action}", f"gateway:{day}.{action}"
-    found.explanation = f"Dana Ito emailed a student. {stopped_note(action)}"
+    found.verdict = verdict(stopped=action)
     return found
 
 

@@ -12,9 +12,10 @@ from typing import Any, cast
 import duckdb
 import pyarrow as pa
 
-from chaperone.audit.facts import BACKENDS
-from chaperone.audit.inputs import AuditInputs, tables
-from chaperone.audit.query import RuleWindow, audit_query, fields_read
+from chaperone.audit.query import audit_query
+from chaperone.judge.facts import BACKENDS
+from chaperone.judge.rules import RuleWindow, fields_read
+from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.writer import connect
 
@@ -60,7 +61,7 @@ def records_view(
 
 def run(
     layout: LakeLayout,
-    inputs: AuditInputs,
+    inputs: World,
     windows: list[RuleWindow],
     since: dt.date | None = None,
     until: dt.date | None = None,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.audit.findings import EXPORT_COLUMNS, export_row
+from chaperone.judge.reading import sentences
 from chaperone.store.models import Finding
 from chaperone.trail import service as trail
 
@@ -23,7 +24,8 @@ def active_findings(session: Session) -> list[Finding]:
 def export(session: Session, out: Path, fmt: str, *, actor: str = "cli") -> int:
     """Write active findings as CSV or JSON (atomically), and log the export; returns how many."""
     findings = active_findings(session)
-    rows = [export_row(f) for f in findings]
+    said = sentences(session, findings)
+    rows = [export_row(f, said[f.finding_id]) for f in findings]
     people = {
         p
         for f in findings

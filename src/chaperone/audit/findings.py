@@ -10,10 +10,11 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from chaperone.audit.explain import explain
-from chaperone.audit.inputs import AuditInputs
-from chaperone.audit.query import RuleWindow
 from chaperone.ingest.record import stable_id
+from chaperone.judge import verdicts
+from chaperone.judge.rules import RuleWindow
+from chaperone.judge.verdicts import Verdict
+from chaperone.judge.world import World
 from chaperone.store.models import Finding, utcnow
 
 T = TypeVar("T")
@@ -55,7 +56,6 @@ STORED = (
     "sender",
     "subject_person_id",
     "school",
-    "explanation",
 )
 BATCH = 5000  # findings per statement when saving
 
@@ -81,11 +81,11 @@ class NewFinding:
     subject_person_id: str
     counterpart_person_ids: tuple[str, ...]
     school: str | None
-    explanation: str
+    verdict: Verdict
 
 
 def build(
-    windows: list[RuleWindow], rows: Iterable[dict[str, Any]], inputs: AuditInputs
+    windows: list[RuleWindow], rows: Iterable[dict[str, Any]], inputs: World
 ) -> list[NewFinding]:
     """One finding per matched (rule, record, subject person)."""
     found: dict[str, NewFinding] = {}
@@ -97,14 +97,14 @@ def build(
     return sorted(found.values(), key=lambda f: (f.occurred_at, f.finding_id))
 
 
-def _excepted(window: RuleWindow, row: dict[str, Any], inputs: AuditInputs) -> bool:
+def _excepted(window: RuleWindow, row: dict[str, Any], inputs: World) -> bool:
     subject = row["subject_id"]
     counterparts = [m for m in row["members"] if m != subject]
     return inputs.excepted(window.rule.id, subject, counterparts, row["record_channel_type"],
                            row["local_date"])
 
 
-def _finding(window: RuleWindow, row: dict[str, Any], inputs: AuditInputs) -> NewFinding:
+def _finding(window: RuleWindow, row: dict[str, Any], inputs: World) -> NewFinding:
     subject = row["subject_id"]
     counterparts = tuple(m for m in row["members"] if m != subject)
     person = inputs.people.get(subject)
@@ -127,7 +127,7 @@ def _finding(window: RuleWindow, row: dict[str, Any], inputs: AuditInputs) -> Ne
         subject_person_id=subject,
         counterpart_person_ids=counterparts,
         school=person.schools[0] if person and person.schools else None,
-        explanation=explain(window, row, inputs, list(counterparts)),
+        verdict=verdicts.build(window, row, inputs),
     )
 
 
@@ -189,13 +189,16 @@ def _values(new: NewFinding) -> dict[str, Any]:
     values = {name: getattr(new, name) for name in STORED}
     values["recipients"] = ";".join(new.recipients)
     values["counterpart_person_ids"] = ";".join(new.counterpart_person_ids)
+    values["verdict"] = new.verdict.to_json()
     values["active"] = True
     return values
 
 
-def export_row(finding: Finding) -> dict[str, str]:
-    """A stored finding in the export's columns (person ids are the district's own)."""
-    values: dict[str, Any] = {name: getattr(finding, name) for name in EXPORT_COLUMNS}
+def export_row(finding: Finding, explanation: str) -> dict[str, str]:
+    """A stored finding in the export's columns (person ids are the district's own), with
+    its sentence as rendered for the exporter."""
+    values: dict[str, Any] = {name: getattr(finding, name) for name in EXPORT_COLUMNS[:-1]}
+    values["explanation"] = explanation
     values["occurred_at"] = (
         finding.occurred_at.astimezone(dt.UTC)
         if finding.occurred_at.tzinfo

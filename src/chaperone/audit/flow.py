@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from chaperone.audit import duckdb_engine, findings, inputs
-from chaperone.audit.query import RuleWindow, rule_windows
+from chaperone.audit import duckdb_engine, findings
 from chaperone.common.problems import ChaperoneError
+from chaperone.judge import world
+from chaperone.judge.rules import RuleWindow, rule_windows
 from chaperone.lake import decisions
 from chaperone.lake.layout import LakeLayout
 from chaperone.policy import loader
@@ -26,7 +27,7 @@ from chaperone.registry.service import require_current
 from chaperone.store.models import AuditRun
 
 Engine = Callable[
-    [LakeLayout, inputs.AuditInputs, list[RuleWindow], dt.date | None, dt.date | None],
+    [LakeLayout, world.World, list[RuleWindow], dt.date | None, dt.date | None],
     list[dict[str, Any]],
 ]
 
@@ -76,7 +77,7 @@ def run(
     packs = [loader.load_file(draft)] if draft else policy.versions(session)
     windows = rule_windows(packs)
     view = require_current(session)
-    audit_inputs = inputs.load(session, view)
+    audit_inputs = world.load(session, view)
     rows = _engine(engine, spark_master, memory_limit)(layout, audit_inputs, windows, since, until)
     new = _stopped_at_gateway(layout, findings.build(windows, rows, audit_inputs))
     summary = AuditSummary(
@@ -119,9 +120,7 @@ def _stopped_at_gateway(
     }
     actions = decisions.stopped_actions(layout, days) if days else {}
     return [
-        dataclasses.replace(
-            f, explanation=f"{f.explanation} {decisions.stopped_note(actions[f.record_id])}"
-        )
+        dataclasses.replace(f, verdict=f.verdict.stopped_by(actions[f.record_id]))
         if f.record_id in actions
         else f
         for f in found

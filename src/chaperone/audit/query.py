@@ -3,70 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from sqlglot import exp
 
-from chaperone.audit.facts import FINDING_FIELDS, Backend, rows_query
-from chaperone.policy.compiler import column_name, compile_condition, compile_subject
-from chaperone.policy.conditions import fields_of
-from chaperone.policy.evaluator import Predicate, candidate_of, predicate_of
-from chaperone.policy.models import Pack, Rule
-
-
-@dataclass(frozen=True)
-class RuleWindow:
-    """A rule of one pack version, applied to records dated within that version's term."""
-
-    rule: Rule
-    pack: Pack
-    start: dt.date
-    end: dt.date | None  # exclusive: the next version's effective date
-
-    @functools.cached_property
-    def column(self) -> str:
-        """The match column of this rule in the audit query."""
-        return "match_" + "".join(
-            c if c.isalnum() else "_" for c in f"{self.pack.spec.version}_{self.rule.id}"
-        )
-
-    @functools.cached_property
-    def test(self) -> Predicate:
-        """The rule over one facts row in Python: its term, its subject, then its condition."""
-        start, end = self.start, self.end
-        candidate = candidate_of(self.rule.spec.subject)
-        condition = predicate_of(self.rule.condition)
-
-        def test(facts: Mapping[str, Any]) -> bool:
-            day = facts["local_date"]
-            return (day >= start and (end is None or day < end) and candidate(facts)
-                    and condition(facts))
-
-        return test
-
-
-def rule_windows(packs: list[Pack], *, policy: str = "9052") -> list[RuleWindow]:
-    """The enabled rules of each version of a policy, with the dates each version governs."""
-    versions = sorted(
-        (p for p in packs if p.spec.policy == policy), key=lambda p: p.spec.effective_on
-    )
-    windows = []
-    for index, pack in enumerate(versions):
-        end = versions[index + 1].spec.effective_on if index + 1 < len(versions) else None
-        windows += [
-            RuleWindow(rule, pack, pack.spec.effective_on, end) for rule in pack.enabled_rules
-        ]
-    return windows
-
-
-def fields_read(windows: list[RuleWindow]) -> set[str]:
-    """The vocabulary fields the rules read: their conditions and their subjects."""
-    fields = set().union(*(fields_of(w.rule.condition) for w in windows))
-    senders = any(w.rule.spec.subject == "sender" for w in windows)
-    return fields | {"subject.population", *(["subject.is_sender"] if senders else [])}
+from chaperone.judge.conditions import column_name, to_sql
+from chaperone.judge.facts import FINDING_FIELDS, Backend, rows_query
+from chaperone.judge.rules import RuleWindow, fields_read
 
 
 def _date(value: dt.date) -> exp.Expr:
@@ -94,14 +37,7 @@ def audit_query(
     record's wide columns (``rows_query``). The rows carry the facts fields that
     findings and their explanations read (``FINDING_FIELDS``), not every field.
     """
-    matches = [
-        exp.and_(
-            compile_subject(w.rule.spec.subject),
-            exp.paren(compile_condition(w.rule.condition)),
-            _in_term(w),
-        )
-        for w in windows
-    ]
+    matches = [exp.and_(exp.paren(to_sql(w.condition)), _in_term(w)) for w in windows]
     needed = fields_read(windows)
     where = _factored(matches)
     if since is not None:

@@ -13,10 +13,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from chaperone.audit.facts import BACKENDS
-from chaperone.audit.inputs import AuditInputs, tables
-from chaperone.audit.query import RuleWindow, audit_query, fields_read
+from chaperone.audit.query import audit_query
 from chaperone.common.problems import ChaperoneError
+from chaperone.judge.facts import BACKENDS
+from chaperone.judge.rules import RuleWindow, fields_read
+from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout
 
 MARGIN = dt.timedelta(days=1)
@@ -42,7 +43,7 @@ def session(master: str) -> Any:
 
 def run(
     layout: LakeLayout,
-    inputs: AuditInputs,
+    inputs: World,
     windows: list[RuleWindow],
     since: dt.date | None = None,
     until: dt.date | None = None,

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaperone.audit.explain import alternative_platform
-from chaperone.audit.facts import (
-    FactRow,
-    FactsIndex,
-    Parties,
-    Reach,
-    guardian_copied,
-    named_platform,
-    record_facts,
-    record_parties,
-)
-from chaperone.audit.inputs import AuditInputs
-from chaperone.audit.query import RuleWindow
 from chaperone.directory.normalize import normalize_email
 from chaperone.gateway.protocol import DUNNO, PolicyRequest
-from chaperone.policy.compiler import column_name
+from chaperone.judge import approval
+from chaperone.judge.facts import FactRow, FactsIndex, record_facts, record_parties
+from chaperone.judge.rules import RuleWindow, fields_read
+from chaperone.judge.world import World
 
 ACTIONS = ("REJECT", "HOLD", "PREPEND", "WARN", "DUNNO")
 SEVERITY = {"REJECT": 4, "HOLD": 3, "PREPEND": 2, "WARN": 1, "DUNNO": 0}
@@ -70,16 +59,18 @@ class Decider:
     A Decider is a snapshot: what it looks up per address (``FactsIndex``) and the
     rules compiled to Python are built with it, and a reload builds a new one.
 
-    Rules see a person only through the facts of its kind (population, sender or not,
-    district account or not), so every communication of one *kind* — the same kinds of
-    parties, channel, platform, local day and hour, recipient count, and whether a
-    guardian of a student party takes part — gets one decision. A Decider remembers
-    the decision of each kind it has judged (there are few: a directory of thousands
-    has a few dozen kinds a day), except for the parties an exception names, whose
-    decisions depend on who they are.
+    A decision depends on a communication only through the facts the rules read (their
+    conditions, subjects and terms: ``fields_read``) and the facts the answer's text
+    reads (the approval function's inputs, ``approval.READS``). Every communication
+    whose facts rows agree on those fields — its *kind* — gets one decision, so a
+    Decider remembers the decision of each kind it has judged (there are few: a
+    directory of thousands has a few dozen kinds a day). The kind is computed from the
+    facts rows themselves, never from a list kept by hand, so a field a rule starts to
+    read is part of the kind at once. Parties an exception names are judged every
+    time: their decisions depend on who they are.
     """
 
-    inputs: AuditInputs
+    inputs: World
     windows: list[RuleWindow]
     actions: dict[str, str]
     monitor: bool = False
@@ -88,6 +79,8 @@ class Decider:
     index: FactsIndex = field(init=False, repr=False)
     _rules: list[tuple[RuleWindow, str]] = field(init=False, repr=False)
     _kinds: dict[tuple[Any, ...], Decision] = field(init=False, repr=False)
+    _record_fields: tuple[str, ...] = field(init=False, repr=False)
+    _subject_fields: tuple[str, ...] = field(init=False, repr=False)
     _excepted_people: frozenset[str] = field(init=False, repr=False)
     _clock: tuple[int, dt.datetime, tuple[dt.date, int]] = field(
         init=False, repr=False, default=(-1, dt.datetime.min, (dt.date.min, 0)))
@@ -104,6 +97,10 @@ class Decider:
                 rules.append((window, action))
         # The strongest action first; among equals, the pack's order (a stable sort).
         self._rules = sorted(rules, key=lambda rule: -SEVERITY[rule[1]])
+        read = fields_read([window for window, _action in self._rules]) | {
+            *approval.READS, "local_date"}
+        self._record_fields = tuple(sorted(f for f in read if not f.startswith("subject.")))
+        self._subject_fields = tuple(sorted(f for f in read if f.startswith("subject.")))
 
     def decide(self, request: PolicyRequest, now: dt.datetime | None = None) -> Decision:
         """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
@@ -157,29 +154,29 @@ class Decider:
 
     def _judge(self, record: dict[str, Any]) -> Decision:
         """The decision of the record's kind, judged once per kind."""
-        parties, reached = found = record_parties(record, self.index)
-        if not parties:
+        found = record_parties(record, self.index)
+        if not found[0]:
             return NO_OPINION
-        if not self._excepted_people.isdisjoint(parties):
-            return self.judge_facts(record_facts(record, self.inputs, self.index, found))
-        kind = self._kind(record, parties, reached)
+        rows = record_facts(record, self.inputs, self.index, found)
+        if not self._excepted_people.isdisjoint(found[0]):
+            return self.judge_facts(rows)
+        kind = self.kind(rows)
         decision = self._kinds.get(kind)
         if decision is None:
-            decision = self.judge_facts(record_facts(record, self.inputs, self.index, found))
+            decision = self.judge_facts(rows)
             if len(self._kinds) >= MAX_KINDS:
                 self._kinds.clear()
             self._kinds[kind] = decision
         return decision
 
-    def _kind(self, record: dict[str, Any], parties: Parties,
-              reached: list[Reach]) -> tuple[Any, ...]:
-        """Everything a rule, an exception-free party and the answer's text can see."""
-        day, hour = record["local"]
+    def kind(self, rows: list[FactRow]) -> tuple[Any, ...]:
+        """What the rules and the answer's text read of these facts rows: the record's
+        fields once, and each party's subject fields (as a sorted multiset: who is who
+        is not read)."""
+        first = rows[0]
         return (
-            record["channel_type"], record.get("platform") or named_platform(reached),
-            record["has_media"], day, hour, len(record["recipients"]),
-            guardian_copied(parties, self.index),
-            tuple(sorted(map(tuple, parties.values()))),
+            tuple(first[f] for f in self._record_fields),
+            tuple(sorted(tuple(row[f] for f in self._subject_fields) for row in rows)),
         )
 
     def judge_facts(self, rows: list[FactRow]) -> Decision:
@@ -189,11 +186,9 @@ class Decider:
         for window, action in self._rules:
             test = window.test
             for facts in rows:
-                if test(facts):
-                    row = _columns(facts)
-                    if not self._excepted(window, row):
-                        best = Decision(action, window.rule.id, self._text(window, row))
-                        break
+                if test(facts) and not self._excepted(window, facts):
+                    best = Decision(action, window.rule.id, self._text(window, facts))
+                    break
             if best is not NO_OPINION:
                 break
         if self.monitor and best.action != DUNNO:
@@ -201,27 +196,20 @@ class Decider:
                             intended=best.action)
         return best
 
-    def _excepted(self, window: RuleWindow, row: dict[str, Any]) -> bool:
-        counterparts = [m for m in row["members"] if m != row["subject_id"]]
-        return self.inputs.excepted(window.rule.id, row["subject_id"], counterparts,
-                                    row["record_channel_type"], row["local_date"])
+    def _excepted(self, window: RuleWindow, facts: FactRow) -> bool:
+        counterparts = [m for m in facts["members"] if m != facts["subject_id"]]
+        return self.inputs.excepted(window.rule.id, facts["subject_id"], counterparts,
+                                    facts["record.channel_type"], facts["local_date"])
 
-    def _text(self, window: RuleWindow, row: dict[str, Any]) -> str:
-        """``Policy 9052 §A: <rule>; use your example.k12.ny.us address or ParentSquare``."""
+    def _text(self, window: RuleWindow, facts: FactRow) -> str:
+        """``Policy 9052 §A: <rule>; use your example.k12.ny.us address or ParentSquare``
+        (an approved platform for exactly this communication, by the approval function)."""
         domain = self.inputs.district_domains[0] if self.inputs.district_domains else "district"
-        platform = alternative_platform(self.inputs, row)
+        platform = approval.alternative(
+            self.inputs.platforms.values(), facts["record.channel_type"],
+            approval.audiences_of(facts), facts["local_date"])
         instead = f"your {domain} address" + (f" or {platform.name}" if platform else "")
         return f"Policy {window.rule.spec.citation}: {window.rule.spec.title}; use {instead}"
-
-
-def _columns(facts: FactRow) -> dict[str, Any]:
-    """A facts row keyed by facts columns, as the audit's rows are (explanations read those)."""
-    return {_column(k): v for k, v in facts.items()}
-
-
-@functools.cache
-def _column(field: str) -> str:
-    return column_name(field)
 
 
 def postfix_action(decision: Decision) -> str:

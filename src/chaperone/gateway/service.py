@@ -13,12 +13,13 @@ from typing import Any
 
 import uvicorn
 
-from chaperone.audit import inputs
-from chaperone.audit.query import rule_windows
+from chaperone.common.problems import ChaperoneError
 from chaperone.gateway.decide import ACTIONS, Decider
-from chaperone.gateway.http import create_app
+from chaperone.gateway.http import create_app, decide_api_key
 from chaperone.gateway.journal import DecisionJournal, JournalSettings
 from chaperone.gateway.server import Limits, PolicyServer
+from chaperone.judge import world
+from chaperone.judge.rules import rule_windows
 from chaperone.lake.writer import lake_path
 from chaperone.policy import service as policy
 from chaperone.settings import Settings
@@ -33,8 +34,8 @@ def build_decider(settings: Settings) -> Decider:
     store = open_store(settings)
     try:
         with store.transaction() as session:
-            version = inputs.version(session)  # first: a change while loading reloads again
-            audit_inputs = inputs.load(session)
+            version = world.version(session)  # first: a change while loading reloads again
+            audit_inputs = world.load(session)
             windows = rule_windows(policy.versions(session))
     finally:
         store.close()
@@ -51,7 +52,7 @@ def store_version(settings: Settings) -> tuple[object, ...]:
     store = open_store(settings)
     try:
         with store.transaction() as session:
-            return inputs.version(session)
+            return world.version(session)
     finally:
         store.close()
 
@@ -141,10 +142,14 @@ def stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
     return stop
 
 
-def http_task(http: str, server: PolicyServer) -> asyncio.Future[Any]:
-    """The HTTP decision endpoint on HOST:PORT, answering with the server's Decider."""
+def http_task(http: str, server: PolicyServer, api_key: bytes | None) -> asyncio.Future[Any]:
+    """The HTTP decision endpoint on HOST:PORT, answering with the server's Decider the
+    callers that hold the API key (refused without one: the answers say who is a student)."""
+    if api_key is None:
+        raise ChaperoneError("gateway --http needs decide_api_key_file (the decision API's key)")
     host, _, port = http.rpartition(":")
-    config = uvicorn.Config(create_app(lambda: server.decider), host=host or "127.0.0.1",
+    config = uvicorn.Config(create_app(lambda: server.decider, api_key),
+                            host=host or "127.0.0.1",
                             port=int(port), log_level="warning")
     log.info("decision API on http://%s/api/v1/decide", http)
     return asyncio.ensure_future(uvicorn.Server(config).serve())
@@ -184,7 +189,7 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(listener.serve_forever()),
                                         asyncio.ensure_future(watch(settings, server))]
     if http:
-        tasks.append(http_task(http, server))
+        tasks.append(http_task(http, server, decide_api_key(settings)))
     try:
         await serve_until_stopped(server, journal, stop, tasks)
     finally:

@@ -53,11 +53,6 @@ def stopped_note(action: str) -> str:
     return NOTES[action]
 
 
-def stopped_action(explanation: str) -> str | None:
-    """The action a finding's explanation says the gateway took, if it says so."""
-    return next((a for a, note in NOTES.items() if explanation.endswith(note)), None)
-
-
 def write(layout: LakeLayout, decisions: pa.Table, run_id: str) -> Written:
     """Store a batch once: its stopped mail in ``records/``, every decision in ``decisions/``.
 

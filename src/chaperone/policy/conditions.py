@@ -7,7 +7,8 @@ from typing import Any
 
 from chaperone.common.problems import Problem
 from chaperone.common.yamlfile import LocatedYaml, Path_
-from chaperone.policy.vocabulary import COMBINATORS, FIELDS, OPERATORS
+from chaperone.policy.operators import OPERATORS
+from chaperone.policy.vocabulary import COMBINATORS, FIELDS
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class Not:
 
 
 Condition = Compare | All | AnyOf | Not
+
+# A rule's subject is an ordinary condition on the facts row's subject person.
+SUBJECTS: dict[str, Condition] = {
+    "staff": Compare("subject.population", "eq", "staff"),
+    "sender": Compare("subject.is_sender", "is_true"),
+}
 
 
 class ConditionParser:
@@ -97,13 +104,13 @@ class ConditionParser:
 
 
 def _value_problem(name: str, op: str, data: dict[str, Any]) -> str | None:
-    spec, kind = FIELDS[name], OPERATORS[op]
+    spec, kind = FIELDS[name], OPERATORS[op].value
     if kind == "none":
         if "value" in data:
             return f"{op} takes no value"
-        if op in ("is_true", "is_false") and spec.type is not bool:
+        if not OPERATORS[op].null_test and spec.type is not bool:
             return f"{op} needs a true/false field; {name} is {spec.type.__name__}"
-        if op in ("is_null", "is_not_null") and not spec.nullable:
+        if OPERATORS[op].null_test and not spec.nullable:
             return f"{name} is never null"
         return None
     if "value" not in data:

@@ -12,7 +12,7 @@ from chaperone.common.csvfile import decode
 from chaperone.common.problems import InputError, Problem
 from chaperone.common.yamlfile import LocatedYaml
 from chaperone.policy.conditions import Condition, ConditionParser
-from chaperone.policy.models import CITATION, Pack, PackSpec, Rule
+from chaperone.policy.models import CITATION, PLACEHOLDER, PLACEHOLDERS, Pack, PackSpec, Rule
 
 BUILTIN = ("9052.yaml",)
 
@@ -80,6 +80,9 @@ def _checks(doc: LocatedYaml) -> tuple[list[Condition | None], list[Problem]]:
         citation = rule.get("citation")
         if isinstance(citation, str) and policy is not None:
             problems += _citation_problems(citation, str(policy), sections, doc, at)
+        explanation = rule.get("explanation")
+        if isinstance(explanation, str):
+            problems += _template_problems(explanation, doc, (*at, "explanation"))
         conditions.append(parser.parse(rule["when"], (*at, "when")) if "when" in rule else None)
     definitions = data.get("definitions")
     for name, definition in (definitions if isinstance(definitions, dict) else {}).items():
@@ -89,6 +92,18 @@ def _checks(doc: LocatedYaml) -> tuple[list[Condition | None], list[Problem]]:
                 doc.problem(("definitions", name, "section"), f'unknown section "{section}"')
             )
     return conditions, problems + parser.problems
+
+
+def _template_problems(text: str, doc: LocatedYaml, at: tuple[str | int, ...]) -> list[Problem]:
+    """Unknown placeholders, and braces that are not a placeholder, in an explanation."""
+    problems = [
+        doc.problem(at, f'unknown placeholder "{{{name}}}" in explanation '
+                        f'(expected {", ".join("{" + n + "}" for n in PLACEHOLDERS)})')
+        for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS
+    ]
+    if not problems and ("{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text)):
+        problems.append(doc.problem(at, "a brace in an explanation must be a {placeholder}"))
+    return problems
 
 
 def _list(value: object) -> list[object]:

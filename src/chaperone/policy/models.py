@@ -12,6 +12,21 @@ from chaperone.policy.conditions import Condition
 
 CITATION = re.compile(r"^(?P<policy>\S+) §(?P<section>[A-Z](?:\.\d+)*)$")
 
+# A rule's ``explanation`` is a template: ``{name}`` is replaced when the sentence is
+# read (``chaperone.judge.render``), for the reader; any other brace is an error.
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+PLACEHOLDERS = {
+    "subject": "the person the finding is about, as the reader may see them",
+    "verb": "what they did: emailed, texted, left a voicemail for, …",
+    "counterparts": "who else took part, counted: a student and 2 parents",
+    "reason": "why it is outside the policy: the failed approval check, or the accounts",
+    "section": "the section the rule cites: §A",
+    "citation": "the policy version and section: 2017.1 §A",
+    "alternative": "what to use instead, naming an approved platform when there is one",
+    "platform": "the platform used, or direct",
+    "rule": "the rule id",
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,7 +57,7 @@ class RuleSpec(_Strict):
     severity: Literal["low", "medium", "high", "critical"]
     subject: Literal["staff", "sender"] = "staff"
     enabled: bool = True
-    explanation: str = Field(min_length=1)
+    explanation: str | None = Field(default=None, min_length=1)  # a template (PLACEHOLDERS)
     when: Any
 
 

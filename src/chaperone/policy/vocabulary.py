@@ -2,8 +2,9 @@
 
 A rule is evaluated once per (record, subject person). ``record.*`` fields describe
 the communication, ``platform.*`` the registry entry of the platform it used, and
-``subject.*`` the person a finding would be about. Both evaluators (SQL for
-audits, Python for the gateway) implement exactly these names.
+``subject.*`` the person a finding would be about. The facts of both evaluators
+(SQL for audits, Python for the gateway; ``chaperone.judge.facts``) have exactly
+these names; the operators are ``chaperone.policy.operators``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FIELDS: dict[str, FieldSpec] = {
     "record.in_scope": FieldSpec(
         bool, "a staff party and another staff, student or parent party take part"
     ),
+    "record.several_staff": FieldSpec(bool, "two or more staff take part"),
     "record.has_student": FieldSpec(bool, "a student takes part"),
     "record.has_parent": FieldSpec(bool, "a parent takes part"),
     "record.guardian_copied": FieldSpec(bool, "a guardian of a student party takes part"),
@@ -62,21 +64,5 @@ FIELDS: dict[str, FieldSpec] = {
     ),
 }
 
-# operator -> what its value must be: "none", "scalar", "list" or "number"
-OPERATORS: dict[str, str] = {
-    "eq": "scalar",
-    "ne": "scalar",
-    "in": "list",
-    "not_in": "list",
-    "lt": "number",
-    "lte": "number",
-    "gt": "number",
-    "gte": "number",
-    "is_true": "none",
-    "is_false": "none",
-    "is_null": "none",
-    "is_not_null": "none",
-}
 COMBINATORS = ("all", "any", "not")
 SEVERITIES = ("low", "medium", "high", "critical")
-SUBJECTS = ("staff", "sender")

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
-from chaperone.lake.decisions import stopped_action
+from chaperone.judge.reading import verdict_of
 from chaperone.report.charts import bar_chart, column_chart
 from chaperone.store.models import Finding
 
@@ -118,8 +118,7 @@ def render(findings: list[Finding], context: ReportContext) -> str:
 
 def _stopped(findings: list[Finding]) -> list[tuple[Finding, str]]:
     """Findings on mail the gateway stopped, with the action that stopped it."""
-    found = ((f, stopped_action(f.explanation)) for f in findings
-             if f.source_ref.startswith("gateway:"))
+    found = ((f, verdict_of(f).stopped) for f in findings if f.source_ref.startswith("gateway:"))
     return [(f, action) for f, action in found if action]
 
 

@@ -188,7 +188,7 @@ class Finding(Base):
     subject_person_id: Mapped[str] = mapped_column(String(255), index=True)
     counterpart_person_ids: Mapped[str] = mapped_column(Text)
     school: Mapped[str | None] = mapped_column(String(255))
-    explanation: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(Text, nullable=True)  # judge.verdicts.Verdict, JSON
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -52,7 +52,7 @@ class PersonInfo:
 
 
 @dataclass
-class AuditInputs:
+class World:
     """The directory and registry as an audit sees them."""
 
     timezone: str
@@ -90,11 +90,11 @@ class AuditInputs:
         return found
 
 
-def load(session: Session, registry: RegistryView | None = None) -> AuditInputs:
+def load(session: Session, registry: RegistryView | None = None) -> World:
     """Audit inputs from the store and the registry in force."""
     view = registry or require_current(session)
     district = view.registry.district
-    inputs = AuditInputs(timezone=district.timezone, region=district.default_region,
+    inputs = World(timezone=district.timezone, region=district.default_region,
                          district_domains=list(district.email_domains))
     _platforms(inputs, view)
     people = session.scalars(
@@ -146,7 +146,7 @@ def _guardians(session: Session) -> set[tuple[str, str]]:
     return {(pks[g], pks[s]) for g, s in links}
 
 
-def _platforms(inputs: AuditInputs, view: RegistryView) -> None:
+def _platforms(inputs: World, view: RegistryView) -> None:
     for platform in sorted(view.registry.platforms, key=lambda p: p.id):
         inputs.platforms[platform.id] = platform
         for domain in platform.identifiers.email_domains:
@@ -158,7 +158,7 @@ def _platforms(inputs: AuditInputs, view: RegistryView) -> None:
                 inputs.platform_addresses.setdefault(number, platform.id)
 
 
-def tables(inputs: AuditInputs, *, guardians: bool = True) -> dict[str, pa.Table]:
+def tables(inputs: World, *, guardians: bool = True) -> dict[str, pa.Table]:
     """The inputs as Arrow tables for the SQL engines (``guardians`` empty unless asked for).
 
     ``accounts.person_key`` numbers the persons, for the engines to compare persons

@@ -9,7 +9,6 @@ taking part) to the facts rows the rules kept, and only to those.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Mapping
@@ -19,7 +18,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from chaperone.audit.inputs import AuditInputs, Party
+from chaperone.judge import approval
+from chaperone.judge.world import Party, World
 
 # ``record_key`` identifies a record within one query: each engine's ``records`` view
 # provides it (DuckDB: the file and row position, a number; Spark: ``record_id``), so
@@ -97,25 +97,16 @@ SELECT b.record_key,
        __WEEKDAY__ AS record_local_weekday,
        b.recipient_count AS record_recipient_count,
        b.in_scope AS record_in_scope,
+       b.several_staff AS record_several_staff,
        b.has_student AS record_has_student,
        b.has_parent AS record_has_parent,
        b.copied AS record_guardian_copied,
        b.staff_owned AS record_staff_accounts_district_owned,
        b.student_owned AS record_student_accounts_district_owned,
-       coalesce(pl.status, 'unknown') AS platform_status,
-       CASE WHEN pl.platform_id IS NULL THEN FALSE
-            ELSE coalesce(list_contains(pl.channel_types, b.channel_type), FALSE) END
-           AS platform_allows_channel,
-       CASE WHEN pl.platform_id IS NULL THEN FALSE
-       ELSE (NOT b.has_student OR coalesce(list_contains(pl.audiences, 'staff-student'), FALSE))
-             AND (NOT b.has_parent OR coalesce(list_contains(pl.audiences, 'staff-parent'), FALSE))
-             AND (NOT b.several_staff
-                  OR coalesce(list_contains(pl.audiences, 'staff-staff'), FALSE))
-       END AS platform_allows_audiences,
-       CASE WHEN pl.platform_id IS NULL THEN FALSE
-            ELSE (pl.approved_on IS NULL OR CAST(b.local_time AS DATE) >= pl.approved_on)
-             AND (pl.expires_on IS NULL OR CAST(b.local_time AS DATE) <= pl.expires_on)
-       END AS platform_in_window,
+       __PLATFORM_STATUS__ AS platform_status,
+       __ALLOWS_CHANNEL__ AS platform_allows_channel,
+       __ALLOWS_AUDIENCES__ AS platform_allows_audiences,
+       __IN_WINDOW__ AS platform_in_window,
        s.population AS subject_population,
        sa.person_key IS NOT NULL AS subject_is_sender,
        s.owned AS subject_account_district_owned
@@ -160,18 +151,20 @@ OPTIONAL = {
     "subject.is_sender": ("senders", "subject_is_sender"),
 }
 
-# The facts fields that building a finding and its explanation read (findings.py,
-# explain.py), besides the subject and the local date (``subject.is_sender`` comes
+# The facts fields that building a finding's verdict reads (``judge.verdicts``), besides
+# the subject and the local date (``subject.is_sender`` comes
 # with the record's columns): an audit's rows carry these and the rules' match
 # columns, no other field.
 FINDING_FIELDS = (
     "record.channel_type",
     "record.platform",
+    "record.several_staff",
     "record.has_student",
     "record.has_parent",
     "record.student_accounts_district_owned",
     "platform.allows_channel",
     "platform.allows_audiences",
+    "subject.population",
     "subject.account_district_owned",
 )
 
@@ -202,10 +195,13 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
         this=exp.column("occurred_at", table="r"), zone=exp.Literal.string(timezone)
     )
     weekday = sqlglot.parse_one(backend.weekday, read=backend.dialect)
+    placeholders = _approval_sql()
 
     def substitute(node: exp.Expr) -> exp.Expr:  # the placeholders of FACTS_SQL
         if isinstance(node, exp.Column) and node.name == "__LOCAL__":
             return local.copy()
+        if isinstance(node, exp.Column) and node.name in placeholders:
+            return placeholders[node.name].copy()
         if isinstance(node, exp.Column) and node.name == "__WEEKDAY__":
             return weekday.transform(
                 lambda n: (
@@ -222,6 +218,22 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
             query = _without(query, cte, column)
     assert isinstance(query, exp.Query)
     return query
+
+
+def _approval_sql() -> dict[str, exp.Expr]:
+    """The ``platform.*`` placeholders of FACTS_SQL: the approval function's SQL form."""
+    needs = {
+        pair: exp.column(field.removeprefix("record."), table="b")
+        for pair, field in approval.AUDIENCE_PAIRS
+    }
+    day = exp.cast(exp.column("local_time", table="b"), exp.DataType.build("date"))
+    built = approval.sql_checks("pl", exp.column("channel_type", table="b"), needs, day)
+    return {
+        "__PLATFORM_STATUS__": built["platform.status"],
+        "__ALLOWS_CHANNEL__": built["platform.allows_channel"],
+        "__ALLOWS_AUDIENCES__": built["platform.allows_audiences"],
+        "__IN_WINDOW__": built["platform.in_window"],
+    }
 
 
 def rows_query(
@@ -295,7 +307,7 @@ class FactsIndex:
     are looked up as they come. The inputs must not change while an index is in use.
     """
 
-    def __init__(self, inputs: AuditInputs, *, eager: bool = True) -> None:
+    def __init__(self, inputs: World, *, eager: bool = True) -> None:
         self.inputs = inputs
         self.zone = zoneinfo.ZoneInfo(inputs.timezone)
         self.reach: dict[str, Reach] = {
@@ -336,7 +348,7 @@ def record_parties(record: Mapping[str, Any], index: FactsIndex) -> tuple[Partie
 
 
 def record_facts(
-    record: Mapping[str, Any], inputs: AuditInputs, index: FactsIndex | None = None,
+    record: Mapping[str, Any], inputs: World, index: FactsIndex | None = None,
     parties: tuple[Parties, list[Reach]] | None = None,
 ) -> list[FactRow]:
     """Facts rows of one record (keys are vocabulary field names), one per party person
@@ -393,6 +405,7 @@ def _record_level(
         "record.local_weekday": day.isoweekday(),
         "record.recipient_count": len(record["recipients"]),
         "record.in_scope": staff >= 1 and len(members) >= 2,
+        "record.several_staff": staff >= 2,
         "record.has_student": students > 0,
         "record.has_parent": parents > 0,
         "record.guardian_copied": guardian_copied(parties, index),
@@ -401,7 +414,8 @@ def _record_level(
         "local_date": day,
         "members": members,
     }
-    facts.update(_platform_facts(inputs, platform, channel, (staff, students, parents), day))
+    platform_row = inputs.platforms.get(platform) if platform else None
+    facts.update(approval.checks(platform_row, channel, approval.audiences_of(facts), day))
     return facts
 
 
@@ -423,30 +437,3 @@ def guardian_copied(parties: Parties, index: FactsIndex) -> bool:
                 if (guardian, student) in guardians:
                     return True
     return False
-
-
-UNKNOWN_PLATFORM: FactRow = {
-    "platform.status": "unknown",
-    "platform.allows_channel": False,
-    "platform.allows_audiences": False,
-    "platform.in_window": False,
-}
-
-
-def _platform_facts(
-    inputs: AuditInputs, platform_id: str | None, channel: str, counts: tuple[int, int, int],
-    day: dt.date,
-) -> FactRow:
-    platform = inputs.platforms.get(platform_id) if platform_id else None
-    if platform is None:
-        return UNKNOWN_PLATFORM
-    staff, students, parents = counts
-    pairs = {name for name, n in (("staff-student", students), ("staff-parent", parents),
-                                  ("staff-staff", staff - 1)) if n > 0}
-    return {
-        "platform.status": platform.status,
-        "platform.allows_channel": channel in platform.channel_types,
-        "platform.allows_audiences": pairs <= set(platform.audiences),
-        "platform.in_window": (platform.approved_on is None or day >= platform.approved_on)
-        and (platform.expires_on is None or day <= platform.expires_on),
-    }
