@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from chaperone.cases import pseudonyms
 from chaperone.cases.access import require
 from chaperone.cases.scope import Viewer, cases_filter, findings_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.policy import service as policy_service
-from chaperone.store.models import Case, CaseFinding, Finding, FindingReview, Person, utcnow
+from chaperone.review import reveals
+from chaperone.review.identity import Identities, mask
+from chaperone.store.models import Case, CaseFinding, Finding, FindingReview, utcnow
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 
@@ -95,42 +96,6 @@ def _filters(spec: QueueFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-class Labeller:
-    """Names or pseudonyms for person ids, as this viewer may see them right now."""
-
-    def __init__(self, session: Session, revealed: Iterable[str] = ()) -> None:
-        self.session = session
-        self.revealed = set(revealed)
-        self._key = pseudonyms.key(session)
-        self._people: dict[str, Person | None] = {}
-
-    def person(self, person_id: str) -> Person | None:
-        """The directory's person (cached)."""
-        if person_id not in self._people:
-            self._people[person_id] = self.session.scalar(
-                select(Person).where(Person.person_id == person_id)
-            )
-        return self._people[person_id]
-
-    def load(self, person_ids: Iterable[str]) -> None:
-        """Fetch many people at once."""
-        wanted = [p for p in set(person_ids) if p not in self._people]
-        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
-            found = {
-                p.person_id: p
-                for p in self.session.scalars(select(Person).where(Person.person_id.in_(chunk)))
-            }
-            for person_id in chunk:
-                self._people[person_id] = found.get(person_id)
-
-    def label(self, person_id: str) -> str:
-        """The display name when revealed, else a stable pseudonym."""
-        person = self.person(person_id)
-        if person_id in self.revealed and person is not None:
-            return person.display_name
-        return pseudonyms.pseudonym(self._key, person_id, person.population if person else None)
-
-
 def queue(
     session: Session,
     viewer: Viewer,
@@ -138,9 +103,9 @@ def queue(
     *,
     page: int = 1,
     per_page: int = 50,
-    revealed: Iterable[str] = (),
 ) -> QueuePage:
-    """The findings this viewer may review, newest first."""
+    """The findings this viewer may review, newest first; a subject is named only on the
+    rows of findings this session revealed them on."""
     require(viewer, Permission.VIEW_FINDINGS)
     page, per_page = max(1, page), min(max(1, per_page), 500)
     base = _scoped(viewer).where(*_filters(spec))
@@ -150,10 +115,18 @@ def queue(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    labels = Labeller(session, revealed)
+    labels = Identities(session, viewer)
     labels.load(f.subject_person_id for f, _ in rows)
+    shown = reveals.revealed_on(session, viewer, "finding", (f.finding_id for f, _ in rows))
     return QueuePage(
-        [QueueRow(f, status, labels.label(f.subject_person_id)) for f, status in rows],
+        [
+            QueueRow(
+                f,
+                status,
+                labels.within(shown.get(f.finding_id, ())).label(f.subject_person_id),
+            )
+            for f, status in rows
+        ],
         total,
         page,
         per_page,
@@ -198,25 +171,19 @@ class FindingView:
     revealed: bool = False
 
 
-def mask_address(address: str) -> str:
-    """``j•••@example.org`` / ``+1•••0123``: enough to see the kind of account, not whose."""
-    if "@" in address:
-        local, _, domain = address.partition("@")
-        return f"{local[:1]}•••@{domain}"
-    if address.startswith("+") and len(address) > 6:
-        return f"{address[:2]}•••{address[-4:]}"
-    return "•••"
+mask_address = mask  # the one masking rule lives with the identity service
 
 
-def _party(labels: Labeller, person_id: str) -> Party:
+def _party(labels: Identities, person_id: str) -> Party:
     person = labels.person(person_id)
+    seen = labels.may_see(person_id)
     return Party(
-        person_id=person_id if person_id in labels.revealed else "",
+        person_id=labels.shown_id(person_id) if seen else "",
         label=labels.label(person_id),
         population=person.population if person else "unknown",
         role=person.role if person else "",
         schools=tuple(o.name for o in person.orgs if o.type == "school") if person else (),
-        revealed=person_id in labels.revealed,
+        revealed=seen,
     )
 
 
@@ -225,15 +192,14 @@ def involved(finding: Finding) -> list[str]:
     return [finding.subject_person_id, *filter(None, finding.counterpart_person_ids.split(";"))]
 
 
-def view(
-    session: Session, viewer: Viewer, finding_id: str, *, revealed: Iterable[str] = ()
-) -> FindingView:
-    """The finding in detail; the view is written to the audit log with everyone it shows."""
+def view(session: Session, viewer: Viewer, finding_id: str) -> FindingView:
+    """The finding in detail, named as far as this session revealed it; the view is written
+    to the audit log with everyone it shows."""
     finding, status = get(session, viewer, finding_id)
     people = involved(finding)
-    shown = set(revealed) & set(people)
-    labels = Labeller(session, shown)
+    labels = Identities.on(session, viewer, "finding", finding.finding_id)
     labels.load(people)
+    shown = {p for p in people if labels.may_see(p)}
     subject = _party(labels, finding.subject_person_id)
     counterparts = [_party(labels, p) for p in people[1:]]
     explanation = finding.explanation
@@ -242,10 +208,8 @@ def view(
         explanation = explanation.replace(person.display_name, subject.label)
     recipients = [r for r in finding.recipients.split(";") if r]
     everyone_shown = shown == set(people)
-    if not everyone_shown:
-        sender, recipients = mask_address(finding.sender), [mask_address(r) for r in recipients]
-    else:
-        sender = finding.sender
+    sender = labels.address(finding.sender, people)
+    recipients = [labels.address(r, people) for r in recipients]
     title, text = _clause(session, finding)
     case_ids = list(
         session.scalars(
@@ -291,22 +255,18 @@ def _clause(session: Session, finding: Finding) -> tuple[str, str]:
 
 
 def reveal(session: Session, viewer: Viewer, finding_id: str, reason: str) -> list[str]:
-    """Reveal the names of a finding's people (recorded with the reason); returns their ids."""
+    """Reveal the names of a finding's people on this finding only (recorded with the
+    reason); returns their ids."""
     require(viewer, Permission.REVEAL_NAMES)
-    if not reason.strip():
-        raise ChaperoneError("say why the names are needed")
     finding, _ = get(session, viewer, finding_id)
-    people = involved(finding)
-    trail.record(
+    return reveals.record(
         session,
-        actor=viewer.username,
-        action="reveal",
+        viewer,
         object_type="finding",
         object_id=finding.finding_id,
-        person_ids=people,
-        detail=reason.strip()[:500],
+        person_ids=involved(finding),
+        reason=reason,
     )
-    return people
 
 
 def review(

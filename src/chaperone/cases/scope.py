@@ -22,6 +22,7 @@ class Viewer:
     username: str
     role: str
     school_ids: tuple[str, ...] = ()
+    reveal_key: str = ""  # the web session names are revealed in ("": none, e.g. the CLI)
 
     @property
     def scoped(self) -> bool:

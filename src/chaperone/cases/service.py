@@ -5,6 +5,7 @@ when and why, in the case's timeline and in the audit log."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,10 +14,13 @@ from chaperone.cases import findings as review
 from chaperone.cases.access import Forbidden, require
 from chaperone.cases.scope import Viewer, cases_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.review import reveals
+from chaperone.review.identity import Identities
 from chaperone.store.models import (
     Case,
     CaseEvent,
     CaseFinding,
+    Finding,
     FindingReview,
     Intervention,
     Person,
@@ -77,10 +81,80 @@ def listing(session: Session, viewer: Viewer, *, status: str = "") -> list[Case]
     return list(session.scalars(query.limit(500)))
 
 
+@dataclass(frozen=True)
+class CaseView:
+    """A case with its subject as this viewer may see them (named once revealed on it)."""
+
+    case: Case
+    subject: str  # the name, or the pseudonym
+    subject_id: str  # the district id, or the same pseudonym
+    population: str
+    revealed: bool
+
+
+def views(session: Session, viewer: Viewer, found: Sequence[Case]) -> list[CaseView]:
+    """Cases as this viewer may see them (each named only as far as revealed on it)."""
+    labels = Identities(session, viewer)
+    labels.load(c.subject_person_id for c in found)
+    shown = reveals.revealed_on(session, viewer, "case", (str(c.id) for c in found))
+    out = []
+    for case in found:
+        here = labels.within(shown.get(str(case.id), ()))
+        person = here.person(case.subject_person_id)
+        out.append(
+            CaseView(
+                case,
+                here.label(case.subject_person_id),
+                here.shown_id(case.subject_person_id),
+                person.population if person else "",
+                here.may_see(case.subject_person_id),
+            )
+        )
+    return out
+
+
+def show(session: Session, viewer: Viewer, case_id: int) -> CaseView:
+    """One case for its page or the API; the view is written to the audit log."""
+    case = get(session, viewer, case_id)
+    _record(session, case, viewer, "view", "")
+    return views(session, viewer, [case])[0]
+
+
+def reveal(session: Session, viewer: Viewer, case_id: int, reason: str) -> list[str]:
+    """Reveal the subject's name on this case only (recorded with the reason)."""
+    require(viewer, Permission.REVEAL_NAMES)
+    case = get(session, viewer, case_id)
+    return reveals.record(
+        session,
+        viewer,
+        object_type="case",
+        object_id=str(case.id),
+        person_ids=[case.subject_person_id],
+        reason=reason,
+    )
+
+
 def _may_manage(session: Session, viewer: Viewer, subject_person_id: str) -> None:
     require(viewer, Permission.MANAGE_CASES)
     if viewer.role == Role.HR and _population(session, subject_person_id) != "staff":
         raise Forbidden("HR manages cases about staff; student cases belong to the school")
+    if viewer.scoped and not Identities(session, viewer).in_scope(subject_person_id):
+        raise Forbidden("the case's subject is not one of your schools' people")
+
+
+def _subject(session: Session, viewer: Viewer, found: Sequence[Finding], chosen: str) -> str:
+    """The case's subject: the findings' one subject, or the person of the findings chosen
+    (by district id or by the pseudonym the viewer was shown)."""
+    if not chosen.strip():
+        subjects = {f.subject_person_id for f in found}
+        if len(subjects) != 1:
+            raise ChaperoneError("the findings have different subjects; choose the case's subject")
+        return subjects.pop()
+    labels = Identities(session, viewer)
+    for person_id in dict.fromkeys(p for f in found for p in review.involved(f)):
+        if chosen.strip() in (person_id, labels.pseudonym(person_id)):
+            return person_id
+    raise ChaperoneError("the case's subject must be a person of its findings")
 
 
 def open_case(
@@ -95,14 +169,7 @@ def open_case(
     if not finding_ids:
         raise ChaperoneError("choose at least one finding")
     found = [review.get(session, viewer, f)[0] for f in dict.fromkeys(finding_ids)]
-    subjects = {f.subject_person_id for f in found}
-    involved = {p for f in found for p in review.involved(f)}
-    if not subject_person_id:
-        if len(subjects) != 1:
-            raise ChaperoneError("the findings have different subjects; choose the case's subject")
-        subject_person_id = subjects.pop()
-    elif subject_person_id not in involved:
-        raise ChaperoneError("the case's subject must be a person of its findings")
+    subject_person_id = _subject(session, viewer, found, subject_person_id)
     _may_manage(session, viewer, subject_person_id)
     case = Case(
         title=(title.strip() or f"Policy 9052 {found[0].citation}")[:255],
@@ -179,8 +246,14 @@ def assign(session: Session, viewer: Viewer, case_id: int, assignee: str) -> Cas
     _may_manage(session, viewer, case.subject_person_id)
     _open(case)
     username = assignee.strip().lower()
-    if session.scalar(select(User.id).where(User.username == username, User.active)) is None:
+    user = session.scalar(select(User).where(User.username == username, User.active))
+    if user is None:
         raise ChaperoneError(f'no active user "{assignee}"')
+    theirs = Viewer(user.username, user.role, user.school_ids)
+    if not theirs.can(Permission.VIEW_CASES) or (
+        session.scalar(select(Case.id).where(Case.id == case.id, cases_filter(theirs))) is None
+    ):
+        raise ChaperoneError(f"{username} may not see this case; choose someone who may")
     case.events.append(CaseEvent(kind="assigned", actor=viewer.username, text=username))
     case.assignee, case.updated_at = username, utcnow()
     _record(session, case, viewer, "case-assign", f"assigned to {username}")

@@ -277,6 +277,27 @@ class WebSession(Base):
     revealed: Mapped[str] = mapped_column(Text, default="")
 
 
+class Reveal(Base):
+    """A person whose name one web session revealed on one finding or case (the reveal and
+    its reason are in the audit log); it unmasks them there only, until the session ends."""
+
+    __tablename__ = "reveals"
+    __table_args__ = (
+        UniqueConstraint(
+            "session_hash", "object_type", "object_id", "person_id", name="uq_reveals_scope"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(
+        ForeignKey("web_sessions.token_hash", ondelete="CASCADE"), index=True
+    )
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[str] = mapped_column(String(255))
+    revealed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class LoginFailure(Base):
     """A failed sign-in, kept for throttling."""
 

@@ -17,9 +17,12 @@ from chaperone.cases import people
 from chaperone.cases import service as cases
 from chaperone.cases.access import require
 from chaperone.cases.findings import FindingView, Party
+from chaperone.cases.people import ShownPerson
 from chaperone.common.problems import NotFoundError
 from chaperone.registry.service import current as current_registry
-from chaperone.store.models import Case, Finding, Intervention, Person, TrailEntry
+from chaperone.review import audit_log as shown_log
+from chaperone.review.audit_log import ShownEntry
+from chaperone.store.models import Case, Finding, Intervention
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
@@ -52,7 +55,7 @@ from chaperone.web.schemas import (
     TransitionIn,
     VerifyOut,
 )
-from chaperone.web.unit import store, unit
+from chaperone.web.unit import Unit, store, unit
 
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -108,12 +111,15 @@ def _detail(v: FindingView) -> FindingDetail:
     )
 
 
-def _case(c: Case) -> CaseOut:
+def _case(v: cases.CaseView) -> CaseOut:
+    c = v.case
     return CaseOut(
         id=c.id,
         title=c.title,
         status=c.status,
-        subject_person_id=c.subject_person_id,
+        subject_person_id=v.subject_id,
+        subject=v.subject,
+        revealed=v.revealed,
         assignee=c.assignee,
         opened_by=c.opened_by,
         opened_at=_utc(c.opened_at),
@@ -145,18 +151,18 @@ def _intervention(i: Intervention) -> InterventionOut:
     )
 
 
-def _person(p: Person) -> PersonOut:
+def _person(p: ShownPerson) -> PersonOut:
     return PersonOut(
         person_id=p.person_id,
-        name=p.display_name,
+        name=p.label,
         population=p.population,
         role=p.role,
         active=p.active,
-        org_ids=[o.org_id for o in p.orgs],
+        org_ids=list(p.org_ids),
     )
 
 
-def _trail(e: TrailEntry) -> TrailOut:
+def _trail(e: ShownEntry) -> TrailOut:
     return TrailOut(
         seq=e.seq,
         at=_utc(e.at),
@@ -164,7 +170,7 @@ def _trail(e: TrailEntry) -> TrailOut:
         action=e.action,
         object_type=e.object_type,
         object_id=e.object_id,
-        person_ids=[p for p in e.person_ids.split(";") if p],
+        person_ids=e.person_ids,
         detail=e.detail,
     )
 
@@ -243,7 +249,7 @@ def me(request: Request) -> Me:
 def dashboard(request: Request) -> DashboardOut:
     """The dashboard's figures within the caller's scope."""
     with unit(request) as u:
-        d = review.dashboard(u.db, u.who.viewer)
+        d = review.dashboard(u.db, u.viewer)
 
         def counts(rows: list[tuple[str, int]]) -> list[Count]:
             return [Count(label=label, count=n) for label, n in rows]
@@ -271,12 +277,11 @@ def findings(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FindingPage:
-    """The review queue (pseudonymised subjects unless revealed in this session)."""
+    """The review queue (a subject is pseudonymised except on the findings this session
+    revealed them on)."""
     spec = review.QueueFilter(status, rule_id, school, channel_type, since, until)
     with unit(request) as u:
-        q = review.queue(
-            u.db, u.who.viewer, spec, page=page, per_page=per_page, revealed=u.who.revealed
-        )
+        q = review.queue(u.db, u.viewer, spec, page=page, per_page=per_page)
         return FindingPage(
             total=q.total,
             page=q.page,
@@ -293,7 +298,7 @@ def findings(
 def finding(request: Request, finding_id: str) -> FindingDetail:
     """One finding with its explanation, record metadata and clause (the view is recorded)."""
     with unit(request) as u:
-        return _detail(review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed))
+        return _detail(review.view(u.db, u.viewer, finding_id))
 
 
 @router.post("/findings/review", response_model=Changed)
@@ -301,16 +306,17 @@ def review_findings(request: Request, body: ReviewIn) -> Changed:
     """Mark findings triaged, dismissed (with a note) or new."""
     with unit(request) as u:
         return Changed(
-            changed=review.review(u.db, u.who.viewer, body.finding_ids, body.status, body.note)
+            changed=review.review(u.db, u.viewer, body.finding_ids, body.status, body.note)
         )
 
 
 @router.post("/findings/{finding_id}/reveal", response_model=FindingDetail)
 def reveal(request: Request, finding_id: str, body: RevealIn) -> FindingDetail:
-    """Reveal the names of a finding's people for this session (recorded with the reason)."""
+    """Reveal the names of a finding's people on this finding, for this session (recorded
+    with the reason); they stay pseudonymised everywhere else."""
     with unit(request) as u:
-        u.who.reveal(review.reveal(u.db, u.who.viewer, finding_id, body.reason))
-        return _detail(review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed))
+        review.reveal(u.db, u.viewer, finding_id, body.reason)
+        return _detail(review.view(u.db, u.viewer, finding_id))
 
 
 @router.get("/cases", response_model=list[CaseOut])
@@ -320,22 +326,26 @@ def case_list(
 ) -> list[CaseOut]:
     """Cases in the caller's scope."""
     with unit(request) as u:
-        return [_case(c) for c in cases.listing(u.db, u.who.viewer, status=status)]
+        found = cases.listing(u.db, u.viewer, status=status)
+        return [_case(v) for v in cases.views(u.db, u.viewer, found)]
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201)
 def open_case(request: Request, body: CaseIn) -> CaseOut:
     """Open a case from findings."""
     with unit(request) as u:
-        return _case(
-            cases.open_case(
-                u.db,
-                u.who.viewer,
-                body.finding_ids,
-                title=body.title,
-                subject_person_id=body.subject_person_id,
-            )
+        opened = cases.open_case(
+            u.db,
+            u.viewer,
+            body.finding_ids,
+            title=body.title,
+            subject_person_id=body.subject_person_id,
         )
+        return _shown_case(u, opened)
+
+
+def _shown_case(u: Unit, case: Case) -> CaseOut:
+    return _case(cases.views(u.db, u.viewer, [case])[0])
 
 
 @router.get(
@@ -344,53 +354,60 @@ def open_case(request: Request, body: CaseIn) -> CaseOut:
     responses={404: {"description": "no such case in your scope"}},
 )
 def case(request: Request, case_id: CaseId) -> CaseOut:
-    """One case with its timeline."""
+    """One case with its timeline (the subject pseudonymised until revealed on this case)."""
     with unit(request) as u:
-        found = cases.get(u.db, u.who.viewer, case_id)
-        trail.record(
-            u.db,
-            actor=u.who.user.username,
-            action="view",
-            object_type="case",
-            object_id=str(case_id),
-            person_ids=[found.subject_person_id],
-        )
-        return _case(found)
+        return _case(cases.show(u.db, u.viewer, case_id))
+
+
+@router.post(
+    "/cases/{case_id}/reveal",
+    response_model=CaseOut,
+    responses={404: {"description": "no such case in your scope"}},
+)
+def case_reveal(request: Request, case_id: CaseId, body: RevealIn) -> CaseOut:
+    """Reveal the subject's name on this case, for this session (recorded with the reason)."""
+    with unit(request) as u:
+        cases.reveal(u.db, u.viewer, case_id, body.reason)
+        return _case(cases.show(u.db, u.viewer, case_id))
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut)
 def transition(request: Request, case_id: CaseId, body: TransitionIn) -> CaseOut:
     """Move a case along new → triage → investigating → resolved | dismissed."""
     with unit(request) as u:
-        return _case(cases.transition(u.db, u.who.viewer, case_id, body.to_status, body.reason))
+        return _shown_case(
+            u, cases.transition(u.db, u.viewer, case_id, body.to_status, body.reason)
+        )
 
 
 @router.post("/cases/{case_id}/notes", response_model=CaseOut)
 def note(request: Request, case_id: CaseId, body: NoteIn) -> CaseOut:
     """Add a note."""
     with unit(request) as u:
-        return _case(cases.add_note(u.db, u.who.viewer, case_id, body.text))
+        return _shown_case(u, cases.add_note(u.db, u.viewer, case_id, body.text))
 
 
 @router.post("/cases/{case_id}/assignee", response_model=CaseOut)
 def assign(request: Request, case_id: CaseId, body: AssignIn) -> CaseOut:
     """Assign the case to a user."""
     with unit(request) as u:
-        return _case(cases.assign(u.db, u.who.viewer, case_id, body.username))
+        return _shown_case(u, cases.assign(u.db, u.viewer, case_id, body.username))
 
 
 @router.post("/cases/{case_id}/interventions", response_model=CaseOut)
 def intervention(request: Request, case_id: CaseId, body: InterventionIn) -> CaseOut:
     """Record an intervention from the catalogue, with why."""
     with unit(request) as u:
-        return _case(cases.record_intervention(u.db, u.who.viewer, case_id, body.code, body.reason))
+        return _shown_case(
+            u, cases.record_intervention(u.db, u.viewer, case_id, body.code, body.reason)
+        )
 
 
 @router.get("/interventions", response_model=list[InterventionOut])
 def catalogue(request: Request) -> list[InterventionOut]:
     """The intervention catalogue (active options)."""
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_CASES)
+        require(u.viewer, Permission.VIEW_CASES)
         return [_intervention(i) for i in cases.interventions(u.db)]
 
 
@@ -403,7 +420,7 @@ def catalogue_edit(
         return _intervention(
             cases.upsert_intervention(
                 u.db,
-                u.who.viewer,
+                u.viewer,
                 code=code,
                 population=body.population,
                 name=body.name,
@@ -421,7 +438,7 @@ def people_search(
 ) -> list[PersonOut]:
     """People in scope matching a name, id or address."""
     with unit(request) as u:
-        return [_person(p) for p in people.search(u.db, u.who.viewer, q, limit=limit)]
+        return [_person(p) for p in people.search(u.db, u.viewer, q, limit=limit)]
 
 
 @router.get(
@@ -432,12 +449,14 @@ def people_search(
 def person(request: Request, person_id: str) -> PersonDetail:
     """A person with accounts and family links (the view is recorded)."""
     with unit(request) as u:
-        page = people.show(u.db, u.who.viewer, person_id)
+        page = people.show(u.db, u.viewer, person_id)
         return PersonDetail(
             **_person(page.person).model_dump(),
-            accounts=[{"kind": a.kind, "value": a.value} for a in page.person.accounts],
+            accounts=[{"kind": kind, "value": value} for kind, value in page.accounts],
             guardian_ids=[g.person_id for g in page.guardians],
             student_ids=[s.person_id for s in page.students],
+            guardians_elsewhere=page.guardians_elsewhere,
+            students_elsewhere=page.students_elsewhere,
         )
 
 
@@ -449,7 +468,7 @@ def person(request: Request, person_id: str) -> PersonDetail:
 def access_log(request: Request, person_id: str) -> list[TrailOut]:
     """Every recorded access to this person's data (FERPA record of access)."""
     with unit(request) as u:
-        _, entries = people.access_record(u.db, u.who.viewer, person_id)
+        _, entries = people.access_record(u.db, u.viewer, person_id)
         return [_trail(e) for e in entries]
 
 
@@ -457,7 +476,7 @@ def access_log(request: Request, person_id: str) -> list[TrailOut]:
 def registry(request: Request) -> dict[str, object]:
     """The registry in force (district, platforms, official social accounts)."""
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_REGISTRY)
+        require(u.viewer, Permission.VIEW_REGISTRY)
         view = current_registry(u.db)
         if view is None:
             raise NotFoundError("no registry imported yet")
@@ -472,20 +491,18 @@ def audit_log(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TrailOut]:
-    """Audit log entries, newest first."""
+    """Audit log entries, newest first (people as the caller may see them: an auditor gets
+    pseudonyms, and filters by one)."""
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_TRAIL)
-        return [
-            _trail(e)
-            for e in trail.entries(u.db, person_id=person_id or None, before=before, limit=limit)
-        ]
+        entries = shown_log.listing(u.db, u.viewer, person=person_id, before=before, limit=limit)
+        return [_trail(e) for e in entries]
 
 
 @router.get("/audit-log/verify", response_model=VerifyOut)
 def audit_log_verify(request: Request) -> VerifyOut:
     """Recompute the hash chain and report any edit or deletion."""
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_TRAIL)
+        require(u.viewer, Permission.VIEW_TRAIL)
         check = trail.verify(u.db)
         return VerifyOut(
             ok=check.ok,

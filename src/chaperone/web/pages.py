@@ -17,6 +17,8 @@ from chaperone.cases import service as cases
 from chaperone.cases.access import require
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.registry.service import current as current_registry
+from chaperone.review import audit_log as shown_log
+from chaperone.review.identity import sees_directory
 from chaperone.store.secrets import app_secret
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
@@ -216,7 +218,7 @@ def logout(request: Request, csrf_token: Csrf = "") -> Response:
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request) -> Response:
     with unit(request) as u:
-        figures = review.dashboard(u.db, u.who.viewer)
+        figures = review.dashboard(u.db, u.viewer)
         return render(request, "dashboard.html", u.who, {"d": figures, "title": "Dashboard"})
 
 
@@ -233,8 +235,8 @@ def findings(
 ) -> Response:
     spec = review.QueueFilter(status, rule_id, school, channel_type, since, until)
     with unit(request) as u:
-        result = review.queue(u.db, u.who.viewer, spec, page=page, revealed=u.who.revealed)
-        facets = review.facets(u.db, u.who.viewer)
+        result = review.queue(u.db, u.viewer, spec, page=page)
+        facets = review.facets(u.db, u.viewer)
         query = {
             k: v
             for k, v in {
@@ -274,14 +276,14 @@ def review_findings(
     with unit(request, csrf=csrf_token) as u:
         if not finding_ids:
             raise ChaperoneError("choose at least one finding")
-        review.review(u.db, u.who.viewer, finding_ids, status, note)
+        review.review(u.db, u.viewer, finding_ids, status, note)
     return _see_other(_safe_next(back))
 
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
 def finding(request: Request, finding_id: str) -> Response:
     with unit(request) as u:
-        shown = review.view(u.db, u.who.viewer, finding_id, revealed=u.who.revealed)
+        shown = review.view(u.db, u.viewer, finding_id)
         return render(
             request, "finding.html", u.who, {"f": shown, "title": f"Finding {finding_id}"}
         )
@@ -292,14 +294,14 @@ def reveal(
     request: Request, finding_id: str, reason: Annotated[str, Form()] = "", csrf_token: Csrf = ""
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        u.who.reveal(review.reveal(u.db, u.who.viewer, finding_id, reason))
+        review.reveal(u.db, u.viewer, finding_id, reason)
     return _see_other(f"/findings/{finding_id}")
 
 
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request, status: str = "") -> Response:
     with unit(request) as u:
-        rows = cases.listing(u.db, u.who.viewer, status=status)
+        rows = cases.views(u.db, u.viewer, cases.listing(u.db, u.viewer, status=status))
         return render(
             request,
             "cases.html",
@@ -316,7 +318,7 @@ def open_case(
     title: Annotated[str, Form()] = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        case = cases.open_case(u.db, u.who.viewer, finding_ids or [], title=title)
+        case = cases.open_case(u.db, u.viewer, finding_ids or [], title=title)
         case_id = case.id
     return _see_other(f"/cases/{case_id}")
 
@@ -324,27 +326,19 @@ def open_case(
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, case_id: CaseId) -> Response:
     with unit(request) as u:
-        found = cases.get(u.db, u.who.viewer, case_id)
-        labels = review.Labeller(u.db, u.who.revealed)
-        subject = labels.person(found.subject_person_id)
-        population = cases.catalogue_population(subject.population if subject else "")
+        shown = cases.show(u.db, u.viewer, case_id)
+        population = cases.catalogue_population(shown.population)
         options = cases.interventions(u.db, population)
         names = {i.code: i.name for i in cases.interventions(u.db)}
-        trail.record(
-            u.db,
-            actor=u.who.user.username,
-            action="view",
-            object_type="case",
-            object_id=str(case_id),
-            person_ids=[found.subject_person_id],
-        )
+        found = shown.case
         return render(
             request,
             "case.html",
             u.who,
             {
                 "case": found,
-                "subject": labels.label(found.subject_person_id),
+                "shown": shown,
+                "subject": shown.subject,
                 "options": options,
                 "names": names,
                 "next_states": cases.TRANSITIONS[found.status],
@@ -352,6 +346,18 @@ def case(request: Request, case_id: CaseId) -> Response:
                 "title": f"Case {case_id}",
             },
         )
+
+
+@router.post("/cases/{case_id}/reveal")
+def case_reveal(
+    request: Request,
+    case_id: CaseId,
+    reason: Annotated[str, Form()] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    with unit(request, csrf=csrf_token) as u:
+        cases.reveal(u.db, u.viewer, case_id, reason)
+    return _see_other(f"/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/transition")
@@ -363,7 +369,7 @@ def case_transition(
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        cases.transition(u.db, u.who.viewer, case_id, to_status, reason)
+        cases.transition(u.db, u.viewer, case_id, to_status, reason)
     return _see_other(f"/cases/{case_id}")
 
 
@@ -372,7 +378,7 @@ def case_note(
     request: Request, case_id: CaseId, text: Annotated[str, Form()] = "", csrf_token: Csrf = ""
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        cases.add_note(u.db, u.who.viewer, case_id, text)
+        cases.add_note(u.db, u.viewer, case_id, text)
     return _see_other(f"/cases/{case_id}")
 
 
@@ -381,7 +387,7 @@ def case_assign(
     request: Request, case_id: CaseId, assignee: Annotated[str, Form()] = "", csrf_token: Csrf = ""
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        cases.assign(u.db, u.who.viewer, case_id, assignee)
+        cases.assign(u.db, u.viewer, case_id, assignee)
     return _see_other(f"/cases/{case_id}")
 
 
@@ -394,30 +400,33 @@ def case_intervention(
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
-        cases.record_intervention(u.db, u.who.viewer, case_id, code, reason)
+        cases.record_intervention(u.db, u.viewer, case_id, code, reason)
     return _see_other(f"/cases/{case_id}")
 
 
 @router.get("/people", response_class=HTMLResponse)
 def people_list(request: Request, q: str = "") -> Response:
     with unit(request) as u:
-        found = people.search(u.db, u.who.viewer, q)
+        found = people.search(u.db, u.viewer, q)
         return render(
-            request, "people.html", u.who, {"people": found, "q": q, "title": "Directory"}
+            request,
+            "people.html",
+            u.who,
+            {"people": found, "q": q, "names": sees_directory(u.viewer), "title": "Directory"},
         )
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
 def person(request: Request, person_id: str) -> Response:
     with unit(request) as u:
-        page = people.show(u.db, u.who.viewer, person_id)
-        return render(request, "person.html", u.who, {"p": page, "title": page.person.display_name})
+        page = people.show(u.db, u.viewer, person_id)
+        return render(request, "person.html", u.who, {"p": page, "title": page.person.label})
 
 
 @router.get("/people/{person_id}/access", response_class=HTMLResponse)
 def access_report(request: Request, person_id: str) -> Response:
     with unit(request) as u:
-        who, entries = people.access_record(u.db, u.who.viewer, person_id)
+        who, entries = people.access_record(u.db, u.viewer, person_id)
         return render(
             request,
             "access.html",
@@ -429,7 +438,7 @@ def access_report(request: Request, person_id: str) -> Response:
 @router.get("/registry", response_class=HTMLResponse)
 def registry(request: Request) -> Response:
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_REGISTRY)
+        require(u.viewer, Permission.VIEW_REGISTRY)
         view = current_registry(u.db)
         return render(
             request,
@@ -442,7 +451,7 @@ def registry(request: Request) -> Response:
 @router.get("/interventions", response_class=HTMLResponse)
 def catalogue(request: Request) -> Response:
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_CASES)
+        require(u.viewer, Permission.VIEW_CASES)
         return render(
             request,
             "interventions.html",
@@ -464,7 +473,7 @@ def catalogue_edit(
     with unit(request, csrf=csrf_token) as u:
         cases.upsert_intervention(
             u.db,
-            u.who.viewer,
+            u.viewer,
             code=code,
             population=population,
             name=name,
@@ -481,12 +490,17 @@ def audit_log(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     with unit(request) as u:
-        require(u.who.viewer, Permission.VIEW_TRAIL)
-        rows = trail.entries(u.db, person_id=person_id or None, before=before, limit=100)
+        rows = shown_log.listing(u.db, u.viewer, person=person_id, before=before, limit=100)
         check = trail.verify(u.db)
         return render(
             request,
             "audit_log.html",
             u.who,
-            {"entries": rows, "check": check, "person_id": person_id, "title": "Audit log"},
+            {
+                "entries": rows,
+                "check": check,
+                "person_id": person_id,
+                "names": sees_directory(u.viewer),
+                "title": "Audit log",
+            },
         )

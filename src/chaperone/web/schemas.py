@@ -120,7 +120,11 @@ class CaseOut(BaseModel):
     id: int
     title: str
     status: str
-    subject_person_id: str
+    subject_person_id: str = Field(
+        description="the district id once revealed on this case, else the pseudonym"
+    )
+    subject: str = Field(description="the name once revealed on this case, else the pseudonym")
+    revealed: bool
     assignee: str | None
     opened_by: str
     opened_at: dt.datetime
@@ -164,8 +168,8 @@ class InterventionEdit(BaseModel):
 
 
 class PersonOut(BaseModel):
-    person_id: str
-    name: str
+    person_id: str = Field(description="the district id, or the pseudonym if you may not see ids")
+    name: str = Field(description="the name, or the pseudonym if you may not see names")
     population: str
     role: str
     active: bool
@@ -176,6 +180,8 @@ class PersonDetail(PersonOut):
     accounts: list[dict[str, str]]
     guardian_ids: list[str]
     student_ids: list[str]
+    guardians_elsewhere: int = Field(description="guardians outside your scope (a count only)")
+    students_elsewhere: int = Field(description="students outside your scope (a count only)")
 
 
 class TrailOut(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from chaperone.cases.scope import Viewer
 from chaperone.settings import Settings
 from chaperone.store.db import Store
 from chaperone.web import auth
@@ -31,6 +32,12 @@ class Unit:
     db: Session
     who: auth.SignedIn
     settings: Settings
+
+    @property
+    def viewer(self) -> Viewer:
+        """The user as the services see them, with the session their reveals belong to."""
+        user = self.who.user
+        return Viewer(user.username, user.role, user.school_ids, self.who.session.token_hash)
 
 
 def store(request: Request) -> Store:
