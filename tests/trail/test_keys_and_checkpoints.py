@@ -36,6 +36,7 @@ def test_the_key_file_is_made_private_on_first_use_and_never_stored(
             str(row) for table in tables.sorted_tables for row in db.execute(select(table))
         )
     assert len(key) == 64 and key not in stored and "S1" in stored
+    assert repr(bytes.fromhex(key))[2:-1] not in repr(store)  # nor in a traceback
 
 
 def test_the_key_file_setting_and_variable(tmp_path: Path, database_url: str | None) -> None:

@@ -10,7 +10,7 @@ import contextlib
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaperone.common.problems import ChaperoneError
@@ -23,7 +23,7 @@ AUDIT_LOG = "chaperone.audit_log"
 class AuditLogKeys:
     """What the audit log needs from outside the store: its key and where checkpoints go."""
 
-    key: bytes
+    key: bytes = field(repr=False)  # never in a traceback or a log line
     checkpoint_file: Path
     syslog: bool = True
 
