@@ -51,12 +51,12 @@ import pyarrow.parquet as pq
 
 from chaperone.audit import duckdb_engine
 from chaperone.audit.query import audit_query
-from chaperone.ingest.record import SCHEMA
 from chaperone.judge.facts import BACKENDS
 from chaperone.judge.records import matched_rows
 from chaperone.judge.rules import RuleWindow, rule_windows
 from chaperone.judge.world import Party, PersonInfo, World, tables
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.schema import SCHEMA
 from chaperone.lake.writer import connect
 from chaperone.policy.loader import builtin
 from chaperone.registry.models import Identifiers, Platform

@@ -34,11 +34,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from chaperone.ingest.record import SCHEMA
 from chaperone.lake import decisions
 from chaperone.lake.compact import compact, stats
 from chaperone.lake.layout import LakeLayout
 from chaperone.lake.query import count_records
+from chaperone.lake.schema import SCHEMA
 from chaperone.lake.writer import LakeWriter
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)

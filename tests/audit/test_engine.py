@@ -11,9 +11,9 @@ import sqlglot
 
 from chaperone.audit import duckdb_engine
 from chaperone.audit.query import _factored
-from chaperone.ingest.record import Record, stable_id, to_table
 from chaperone.judge.world import Party, World, tables
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.schema import Record, stable_id, to_table
 from chaperone.lake.writer import LakeWriter, connect, lake_path
 
 

@@ -12,15 +12,15 @@ from hypothesis import strategies as st
 
 from chaperone.audit import duckdb_engine, findings
 from chaperone.exceptions.service import Grant
-from chaperone.ingest.record import Record, stable_id, to_table
 from chaperone.judge import approval
 from chaperone.judge.facts import FactsIndex, record_facts
 from chaperone.judge.records import matched_rows
 from chaperone.judge.rules import rule_windows
 from chaperone.judge.world import Party, PersonInfo, World
+from chaperone.lake.schema import CHANNEL_TYPES, Record, stable_id, to_table
 from chaperone.lake.writer import LakeWriter, lake_path
 from chaperone.policy.loader import builtin, parse
-from chaperone.registry.models import CHANNEL_TYPES, Platform
+from chaperone.registry.models import Platform
 
 ADDRESSES = [f"a{i}@x.org" for i in range(8)] + [
     "+19145550100", "+19145550101", "z@p1.com", '"z@p.com"@x.org', '"z@x.org"@p.com']

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from chaperone.exceptions.service import Grant
 from chaperone.gateway.decide import Decider, Decision
-from chaperone.ingest.record import Record, stable_id
 from chaperone.judge.facts import record_facts
 from chaperone.judge.world import World
+from chaperone.lake.schema import Record, stable_id
 from tests.audit.test_evaluators_agree import ADDRESSES, WINDOWS, worlds
 
 ACTIONS = st.sampled_from(["REJECT", "HOLD", "PREPEND", "WARN", "DUNNO"])

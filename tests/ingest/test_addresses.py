@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaperone.directory.normalize import normalize_addr_spec
+from chaperone.common.addresses import normalize_addr_spec
 from chaperone.ingest.addresses import normalized_addresses, plain_addr_specs
 from chaperone.ingest.record import utf8
 

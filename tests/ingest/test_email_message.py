@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.email_message import parse_date, read_message
-from chaperone.ingest.record import Record, Rejected
+from chaperone.lake.schema import Record, Rejected
 from tests.ingest.messages import message
 
 CONTEXT = IngestContext(region="US", timezone="America/New_York")

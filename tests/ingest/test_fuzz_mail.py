@@ -15,7 +15,7 @@ from chaperone.ingest.connectors.maildir import MaildirConnector
 from chaperone.ingest.connectors.mbox import MboxConnector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import ingest
-from chaperone.ingest.record import Record, Rejected
+from chaperone.lake.schema import Record, Rejected
 from chaperone.lake.writer import lake_path
 from tests.ingest.messages import message
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from chaperone.ingest.connectors.gmail_log import GmailLogConnector
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import Item, Record, Rejected, email_id, stable_id
+from chaperone.ingest.record import email_id
+from chaperone.lake.schema import Item, Record, Rejected, stable_id
 
 CONTEXT = IngestContext(region="US", timezone="America/New_York")
 USEC = 1789390931_000000  # 2026-09-14T13:02:11Z

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from chaperone.ingest.connectors.jsonl import JsonlConnector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.email_message import read_message
-from chaperone.ingest.record import Item, Record, Rejected, stable_id
-from chaperone.registry.models import CHANNEL_TYPES
+from chaperone.lake.schema import CHANNEL_TYPES, Item, Record, Rejected, stable_id
 
 CONTEXT = IngestContext(region="US", timezone="America/New_York")
 EMAIL: dict[str, Any] = {

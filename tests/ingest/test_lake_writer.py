@@ -11,7 +11,7 @@ import pyarrow as pa
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.email_message import read_message
 from chaperone.ingest.flow import records_table
-from chaperone.ingest.record import COLUMNS, Record, to_table
+from chaperone.lake.schema import COLUMNS, Record, to_table
 from chaperone.lake.writer import LakeWriter, lake_path
 from tests.ingest.messages import message
 

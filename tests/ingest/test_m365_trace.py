@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from chaperone.ingest.record import stable_id
+from chaperone.lake.schema import stable_id
 from chaperone.settings import Settings
 from tests.conftest import Cli
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaperone.directory.normalize import normalize_addr_spec
+from chaperone.common.addresses import normalize_addr_spec
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import SourceReport, ingest
 from chaperone.lake.writer import lake_path

@@ -24,7 +24,7 @@ from chaperone.ingest.connectors.mbox import MboxConnector
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.flow import ingest
 from chaperone.ingest.mapped import FileChanged
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 from chaperone.lake.writer import lake_path
 from tests.ingest.messages import mbox, message
 from tests.ingest.test_interrupted import contents

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chaperone.common.addresses import normalize_email
 from chaperone.common.problems import InputError
-from chaperone.directory.normalize import normalize_email
 from chaperone.ingest.connectors.slack import SYSTEM_SUBTYPES, SlackConnector
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import Item, Record, Rejected, stable_id, to_table
+from chaperone.lake.schema import Item, Record, Rejected, stable_id, to_table
 from tests.conftest import corpus
 
 DAY = "2016-07-21"

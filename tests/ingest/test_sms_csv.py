@@ -16,7 +16,7 @@ from chaperone.common.csvfile import CsvTable
 from chaperone.common.problems import InputError
 from chaperone.ingest.connectors.sms_csv import REQUIRED, SmsCsvConnector
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import Item, Record, Rejected, stable_id
+from chaperone.lake.schema import Item, Record, Rejected, stable_id
 
 COLUMNS = ("occurred_at", "from", "to", "type", "platform", "message_id", "has_media")
 HEADER = ",".join(COLUMNS) + "\n"

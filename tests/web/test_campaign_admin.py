@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chaperone.acknowledge import campaigns
-from chaperone.directory.normalize import POPULATIONS
+from chaperone.directory.populations import POPULATIONS
 from chaperone.store.models import Campaign, TrailEntry
 from chaperone.web.schemas import Population
 from tests.web.site import Web, World, new_campaign

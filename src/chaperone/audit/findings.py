@@ -10,11 +10,11 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from chaperone.ingest.record import stable_id
 from chaperone.judge import verdicts
 from chaperone.judge.rules import RuleWindow
 from chaperone.judge.verdicts import Verdict
 from chaperone.judge.world import World
+from chaperone.lake.schema import stable_id
 from chaperone.store.models import Finding, utcnow
 
 T = TypeVar("T")

@@ -10,8 +10,9 @@ import typer
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
+from chaperone.lake.schema import CHANNEL_TYPES
 from chaperone.registry import service
-from chaperone.registry.models import AUDIENCE_POPULATIONS, CHANNEL_TYPES
+from chaperone.registry.models import AUDIENCE_POPULATIONS
 
 app = typer.Typer(
     help="District domains and numbers, approved platforms, official accounts.",

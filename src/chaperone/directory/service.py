@@ -11,13 +11,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from chaperone.common.addresses import normalize_email, normalize_phone
 from chaperone.common.problems import InputError, NotFoundError, Problem
 from chaperone.directory.importers.contacts import ContactBatch
-from chaperone.directory.normalize import (
-    POPULATIONS,
-    normalize_email,
-    normalize_phone,
-)
+from chaperone.directory.populations import POPULATIONS
 from chaperone.directory.records import Batch, OrgRecord, PersonRecord
 from chaperone.registry.service import RegistryView
 from chaperone.store.models import (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.registry.models import CHANNEL_TYPES
+from chaperone.lake.schema import CHANNEL_TYPES
 from chaperone.store.models import Person, PolicyException, utcnow
 from chaperone.trail import service as trail
 

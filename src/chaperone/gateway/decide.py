@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaperone.directory.normalize import normalize_email
+from chaperone.common.addresses import normalize_email
 from chaperone.gateway.protocol import DUNNO, PolicyRequest
 from chaperone.judge import approval
 from chaperone.judge.facts import FactRow, FactsIndex, record_facts, record_parties

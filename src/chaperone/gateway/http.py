@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from chaperone.directory.normalize import normalize_email, normalize_phone, normalize_social
+from chaperone.common.addresses import normalize_account
 from chaperone.gateway.decide import Decider, postfix_action
 
 ChannelType = Literal["email", "text_message", "voicemail", "image_sharing", "chat", "call",
@@ -35,16 +35,6 @@ class DecideResponse(BaseModel):
     postfix_action: str
 
 
-def normalize(address: str, region: str) -> str:
-    """An address as the directory stores it: e-mail, platform:handle or phone."""
-    if "@" in address:
-        return normalize_email(address)
-    platform, sep, handle = address.partition(":")
-    if sep and not platform.startswith("+") and not platform.isdigit():
-        return normalize_social(platform, handle)
-    return normalize_phone(address, region)
-
-
 def create_app(decider: Callable[[], Decider]) -> FastAPI:
     """The decision API; ``decider`` returns the Decider in force (it is swapped on reload)."""
     app = FastAPI(title="Chaperone gateway", version="1",
@@ -54,8 +44,9 @@ def create_app(decider: Callable[[], Decider]) -> FastAPI:
     def decide(request: DecideRequest) -> DecideResponse:
         current = decider()
         try:
-            sender = normalize(request.sender, current.inputs.region)
-            recipients = [normalize(r, current.inputs.region) for r in request.recipients]
+            sender = normalize_account(request.sender, current.inputs.region)
+            recipients = [normalize_account(r, current.inputs.region)
+                          for r in request.recipients]
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         when = request.occurred_at

@@ -36,9 +36,9 @@ import pyarrow.parquet as pq
 
 from chaperone.gateway.decide import SEVERITY, Decision, address
 from chaperone.gateway.protocol import PolicyRequest
-from chaperone.ingest.record import stable_id
 from chaperone.lake import decisions
 from chaperone.lake.layout import LakeBusy, LakeLayout
+from chaperone.lake.schema import stable_id
 
 log = logging.getLogger("chaperone.gateway")
 

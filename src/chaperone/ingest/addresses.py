@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from email.utils import getaddresses
 
-from chaperone.directory.normalize import normalize_addr_spec
+from chaperone.common.addresses import normalize_addr_spec
 from chaperone.ingest.record import utf8
 
 # A plain address list: comma-separated ``addr-spec`` or ``phrase <addr-spec>`` items,

@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from chaperone.directory.normalize import normalize_phone
+from chaperone.common.addresses import normalize_phone
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,8 @@ from chaperone.ingest.addresses import normalized_addresses
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.headers import read_headers
 from chaperone.ingest.mime import Limits, Structure, TooComplex, header_block, scan
-from chaperone.ingest.record import (
-    Item,
-    Record,
-    Rejected,
-    clean_message_id,
-    email_id,
-    utf8,
-)
+from chaperone.ingest.record import clean_message_id, email_id, utf8
+from chaperone.lake.schema import Item, Record, Rejected
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))

@@ -17,9 +17,9 @@ from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.ingest.connectors import connector_for
 from chaperone.ingest.connectors.base import BulkConnector, Connector
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import COLUMNS, SCHEMA, Item, Record, Rejected
 from chaperone.lake import manifest
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.schema import COLUMNS, SCHEMA, Item, Record, Rejected
 from chaperone.lake.writer import LakeWriter
 
 

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.record import Item, Record, Rejected
+from chaperone.lake.schema import Item, Record, Rejected
 
 _CHUNK = 1 << 16
 

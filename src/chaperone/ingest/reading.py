@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.email_message import read_message
 from chaperone.ingest.mapped import FileChanged, Slice
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 
 # What a worker process reads: (ref, message bytes, the mbox From_ line before it or b""),
 # where a message is in a mapped mbox, or an item decided already (a message too large to

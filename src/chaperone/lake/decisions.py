@@ -19,8 +19,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chaperone.ingest.record import COLUMNS, SCHEMA
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.schema import COLUMNS, SCHEMA
 from chaperone.lake.writer import LakeWriter, Written, _literal, _publish_all, connect
 
 SOURCE_KIND = "gateway"

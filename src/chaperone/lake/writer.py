@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from chaperone.ingest.record import COLUMNS, Rejected
 from chaperone.lake.layout import LakeLayout, publish, upgrade
+from chaperone.lake.schema import COLUMNS, Rejected
 
 QUARANTINE_SCHEMA = pa.schema(
     [

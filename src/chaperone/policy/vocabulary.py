@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chaperone.directory.normalize import POPULATIONS
-from chaperone.registry.models import CHANNEL_TYPES, PLATFORM_STATUSES
+from chaperone.directory.populations import POPULATIONS
+from chaperone.lake.schema import CHANNEL_TYPES
+from chaperone.registry.models import PLATFORM_STATUSES
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chaperone.common.validation import known_region, known_zone
 
-CHANNEL_TYPES = (
-    "email",
-    "text_message",
-    "voicemail",
-    "image_sharing",
-    "chat",
-    "call",
-    "social_post",
-    "social_message",
-)
 AUDIENCE_POPULATIONS = ("staff", "student", "parent")
 PLATFORM_STATUSES = ("approved", "pending", "denied", "retired")
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.common import yamlfile
+from chaperone.common.addresses import email_domain, normalize_social, phone_matches
 from chaperone.common.csvfile import decode
 from chaperone.common.problems import InputError, NotFoundError, Problem
 from chaperone.common.yamlfile import LocatedYaml
-from chaperone.directory.normalize import email_domain, normalize_social, phone_matches
 from chaperone.registry.models import AUDIENCE_POPULATIONS, Platform, Registry, audience
 from chaperone.store.models import RegistrySnapshot
 

@@ -24,7 +24,7 @@ from chaperone.acknowledge.campaigns import Status, Tally
 from chaperone.cases.access import require
 from chaperone.cases.scope import Viewer
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.directory.normalize import POPULATIONS
+from chaperone.directory.populations import POPULATIONS
 from chaperone.store.models import Campaign, Org
 from chaperone.users.roles import Permission
 from chaperone.web import auth

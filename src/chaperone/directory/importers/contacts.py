@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaperone.common.addresses import checked_email, normalize_phone, normalize_social
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import Problem
-from chaperone.directory.normalize import checked_email, normalize_phone, normalize_social
 
 COLUMNS = ("person_id", "kind", "value", "district_owned")
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}

@@ -16,7 +16,7 @@ from pathlib import Path
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import InputError, Problem
 from chaperone.directory.importers.bundle import Bundle
-from chaperone.directory.normalize import checked_email, normalize_phone
+from chaperone.common.addresses import checked_email, normalize_phone
 from chaperone.directory.records import Batch, OrgRecord, PersonRecord, oversized
 
 ROLE_POPULATIONS = {

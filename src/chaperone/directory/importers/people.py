@@ -10,7 +10,8 @@ from pathlib import Path
 
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import Problem
-from chaperone.directory.normalize import POPULATIONS, checked_email, normalize_phone
+from chaperone.common.addresses import checked_email, normalize_phone
+from chaperone.directory.populations import POPULATIONS
 from chaperone.directory.records import Batch, PersonRecord, oversized
 
 COLUMNS = ("person_id", "population", "given_name", "family_name", "org_ids", "email", "phone")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from chaperone.ingest.context import IngestContext
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 from chaperone.lake.writer import LakeWriter, Written
 
 
@@ -25,7 +25,7 @@ class Connector:
        (wrong header, not a zip), which fails that source and stores nothing of it.
     3. Give every record a ``record_id`` from the source's own identity
        (``record.stable_id``), so a message that arrives twice is stored once, and
-       normalise addresses with ``chaperone.directory.normalize``.
+       normalise addresses with ``chaperone.common.addresses``.
     4. Override ``sources(path)`` when one path names many sources (a folder of
        files) or one source is a folder (a Slack export).
     5. Add it to ``CONNECTORS`` in ``chaperone.ingest.connectors``.

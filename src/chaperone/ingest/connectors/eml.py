@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.email_message import read_message
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 
 
 class EmlConnector(Connector):

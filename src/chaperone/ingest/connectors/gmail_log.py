@@ -13,9 +13,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from chaperone.directory.normalize import normalize_email
+from chaperone.common.addresses import normalize_email
 from chaperone.ingest.jsonlines import JsonLinesConnector, Line, clean, describe
-from chaperone.ingest.record import Record, clean_message_id, email_id
+from chaperone.ingest.record import clean_message_id, email_id
+from chaperone.lake.schema import Record
 
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "gif", "heic", "heif", "webp", "bmp", "tif", "tiff"}

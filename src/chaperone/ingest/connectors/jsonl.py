@@ -10,17 +10,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from chaperone.directory.normalize import normalize_email, normalize_social
+from chaperone.common.addresses import normalize_email, normalize_social
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.fields import local_time, platform_id
 from chaperone.ingest.jsonlines import JsonLinesConnector, Line, clean, describe
-from chaperone.ingest.record import (
-    Record,
-    clean_message_id,
-    email_id,
-    stable_id,
-)
-from chaperone.registry.models import CHANNEL_TYPES
+from chaperone.ingest.record import clean_message_id, email_id
+from chaperone.lake.schema import CHANNEL_TYPES, Record, stable_id
 
 _SOCIAL = re.compile(r"^([a-z0-9][a-z0-9-]*):@?([^\s@:/]+)$", re.IGNORECASE | re.ASCII)
 

@@ -34,11 +34,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from chaperone.common.addresses import normalize_addr_spec
 from chaperone.common.problems import InputError, Problem
-from chaperone.directory.normalize import normalize_addr_spec
 from chaperone.ingest.connectors.base import BulkConnector, Loaded
 from chaperone.ingest.csv_lines import LineMap, blank_lines, count_lines
-from chaperone.ingest.record import Rejected
+from chaperone.lake.schema import Rejected
 from chaperone.lake.writer import LakeWriter
 
 ROWS = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.reading import Job, read_all
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 
 
 class MaildirConnector(Connector):

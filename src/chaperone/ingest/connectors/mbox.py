@@ -15,7 +15,7 @@ from pathlib import Path
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.mapped import MappedFile, Slice, mapped
 from chaperone.ingest.reading import Job, read_all
-from chaperone.ingest.record import Item, Rejected
+from chaperone.lake.schema import Item, Rejected
 
 
 class MboxConnector(Connector):

@@ -28,10 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaperone.common.addresses import normalize_email
 from chaperone.common.problems import InputError, Problem
-from chaperone.directory.normalize import normalize_email
 from chaperone.ingest.connectors.base import Connector
-from chaperone.ingest.record import Item, Record, Rejected, stable_id, utf8
+from chaperone.ingest.record import utf8
+from chaperone.lake.schema import Item, Record, Rejected, stable_id
 
 #: Message subtypes that record something happening to a conversation, not a
 #: communication between people. They are not read as items.

@@ -14,7 +14,7 @@ from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import InputError, Problem
 from chaperone.ingest.connectors.base import Connector
 from chaperone.ingest.fields import local_time, platform_id
-from chaperone.ingest.record import Item, Record, Rejected, stable_id
+from chaperone.lake.schema import Item, Record, Rejected, stable_id
 
 REQUIRED = ("occurred_at", "from", "to", "type")
 

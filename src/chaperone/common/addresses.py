@@ -1,8 +1,9 @@
-"""Account normalisation, done once at import and identically by every connector.
+"""Address normalisation: the one place an account's stored form is decided.
 
-E-mail addresses lose any display name and are case-folded; phone numbers become
-E.164 using the district's default region; social handles become
-``platform:handle`` in lower case.
+The directory's importers, every ingest connector, the registry and the gateway call
+these, so an address is compared in one form everywhere: e-mail addresses lose any
+display name and are case-folded; phone numbers become E.164 using the district's
+default region; social handles become ``platform:handle`` in lower case.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-POPULATIONS = ("staff", "student", "parent", "vendor", "volunteer", "contractor")
 ACCOUNT_KINDS = ("email", "phone", "social")
 _PLATFORM = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _NEEDS_PARSING = re.compile(r'[\s<>"(),;:\[\]\\]')
@@ -58,6 +58,16 @@ def normalize_phone(raw: str, region: str) -> str:
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError(f'invalid phone number "{raw}"')
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_account(address: str, region: str) -> str:
+    """Any account as it is stored: an e-mail address, ``platform:handle`` or a phone."""
+    if "@" in address:
+        return normalize_email(address)
+    platform, sep, handle = address.partition(":")
+    if sep and not platform.startswith("+") and not platform.isdigit():
+        return normalize_social(platform, handle)
+    return normalize_phone(address, region)
 
 
 def normalize_social(platform: str, handle: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaperone.directory.normalize import (
+from chaperone.common.addresses import (
     checked_email,
     normalize_email,
     normalize_phone,
@@ -66,7 +66,7 @@ def test_social_handles_and_number_prefixes() -> None:
 def test_the_fast_path_for_bare_addresses_equals_parseaddr(raw: str) -> None:
     from email.utils import parseaddr
 
-    from chaperone.directory.normalize import normalize_addr_spec
+    from chaperone.common.addresses import normalize_addr_spec
 
     text = raw.strip()
     assert normalize_email(raw) == normalize_addr_spec(parseaddr(text)[1] or raw)
