@@ -166,3 +166,24 @@ def test_a_deleted_index_row_cannot_hide_an_access_from_the_record(store: Store,
         db.execute(text("INSERT INTO audit_log_people (seq, person_id) VALUES (6, 'S1')"))
     record = json.loads(cli.ok("audit-log", "show", "--person", "S1", "--format", "json").out)
     assert [r["object"] for r in record] == ["person 5", "person 2", "person 1"]
+
+
+def test_the_record_of_access_lists_exactly_that_person(store: Store) -> None:
+    with store.transaction() as session:
+        for n, people in enumerate([["S10"], ["S_1"], ["S%"], ["AS1", "S1X"], ["S1", "S10"]], 1):
+            trail.record(
+                session,
+                actor="hr",
+                action="view",
+                object_type="person",
+                object_id=str(n),
+                person_ids=people,
+            )
+    with store.transaction() as session:
+
+        def read(person: str) -> list[str]:
+            return [e.object_id for e in trail.entries(session, person_id=person)]
+
+        assert read("S1") == ["5"]
+        assert read("S10") == ["5", "1"]
+        assert read("S_1") == ["2"] and read("S%") == ["3"] and read("S") == []
