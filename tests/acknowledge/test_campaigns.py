@@ -227,3 +227,30 @@ def test_a_campaign_name_with_control_characters_is_refused(world: Store) -> Non
     with world.transaction() as session, pytest.raises(ChaperoneError, match="printable"):
         campaigns.create(session, name="Policy\x009052", due_on=dt.date(2026, 12, 31),
                          created_by="co")
+
+
+def test_paper_acknowledgments_for_one_schools_staff_record_nobody_elsewhere(
+    cli: Cli, world: Store
+) -> None:
+    from chaperone.cases.access import Forbidden
+
+    cli.ok("campaigns", "create", "Policy 9052", "--due", "2026-12-31", "--by", "co")
+    with world.transaction() as session:
+        here = session.scalars(select(Notice).where(Notice.school.is_not(None))).first()
+        assert here is not None and here.school
+        nowhere = session.scalars(select(Notice).where(Notice.school.is_(None))).first()
+        campaign = session.get(Campaign, here.campaign_id)
+        assert campaign is not None
+        school, mine = here.school, here.person_id
+        others = [(mine, None)] + ([(nowhere.person_id, None)] if nowhere else [])
+        with pytest.raises(Forbidden, match="of these people are not at your schools"):
+            campaigns.record_paper(
+                session, campaign, others, recorded_by="p", schools=["another school"]
+            )
+        if nowhere:  # a notice of no school is nobody's school
+            with pytest.raises(Forbidden, match="1 of these people"):
+                campaigns.record_paper(session, campaign, others, recorded_by="p", schools=[school])
+        assert here.acknowledged_at is None
+        assert campaigns.record_paper(
+            session, campaign, [(mine, None)], recorded_by="p", schools=[school]
+        ) == (1, 0)

@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.acknowledge import tokens
+from chaperone.cases.access import Forbidden
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.directory.populations import POPULATIONS
+from chaperone.directory.normalize import POPULATIONS
 from chaperone.directory.service import district_owned
 from chaperone.policy import service as policies
 from chaperone.policy.models import Pack
@@ -415,13 +416,22 @@ def record_paper(
     entries: Sequence[tuple[str, dt.date | None]],
     *,
     recorded_by: str,
+    schools: Collection[str] | None = None,
 ) -> tuple[int, int]:
     """Record acknowledgments signed on paper (person id, day signed): how many were
     recorded and how many were already acknowledged. Every unknown person is reported
-    at once and nothing is recorded then."""
+    at once and nothing is recorded then; so is any notice outside ``schools`` (a
+    principal's), when given."""
     if campaign.closed_at is not None:
         raise ChaperoneError(f"campaign {campaign.id} is closed")
     notices = {n.person_id: n for n in _notices(session, campaign.id)}
+    if schools is not None:
+        mine = set(schools)
+        others = {p for p, _day in entries if p in notices and notices[p].school not in mine}
+        if others:
+            raise Forbidden(
+                f"{len(others)} of these people are not at your schools; nothing was recorded"
+            )
     missing = [p for p, _day in entries if p not in notices or notices[p].withdrawn_at]
     if missing:
         raise NotFoundError(

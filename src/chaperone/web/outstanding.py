@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
 from chaperone.acknowledge.export import outstanding_row, write_csv
-from chaperone.cases.access import Forbidden, require
+from chaperone.cases.access import require
 from chaperone.cases.scope import Viewer, people_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.store.models import Campaign, Notice, Person
@@ -206,26 +206,13 @@ def record(
     chosen = list(dict.fromkeys(p.strip() for p in person_ids if p.strip()))
     if not chosen:
         raise BadEntry("Choose at least one person who signed.")
-    if viewer.scoped:
-        _refuse_other_schools(db, viewer, campaign, chosen)
     return campaigns.record_paper(
-        db, campaign, [(p, signed_on) for p in chosen], recorded_by=viewer.username
+        db,
+        campaign,
+        [(p, signed_on) for p in chosen],
+        recorded_by=viewer.username,
+        schools=_scope(viewer),
     )
-
-
-def _refuse_other_schools(
-    db: Session, viewer: Viewer, campaign: Campaign, chosen: list[str]
-) -> None:
-    query = select(Notice.person_id, Notice.school).where(
-        Notice.campaign_id == campaign.id, Notice.person_id.in_(chosen)
-    )
-    schools = {row.person_id: row.school for row in db.execute(query)}
-    mine = set(viewer.school_ids)
-    others = [p for p in chosen if p in schools and schools[p] not in mine]
-    if others:
-        raise Forbidden(
-            f"{len(others)} of these people are not at your schools; nothing was recorded"
-        )
 
 
 def _csv(rows: list[Row]) -> str:
