@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,10 @@ class Settings(BaseModel):
     audit_log_key_file: Path | None = None
     audit_log_checkpoint_file: Path | None = None
     audit_log_syslog: bool = True
+    ack_link_key_file: Path | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    decide_api_key_file: Path | None = None
+    oidc_verified_claim: str = "email_verified"
 
     _known_region = field_validator("default_region")(known_region)
     _known_zone = field_validator("timezone")(known_zone)
@@ -99,6 +104,27 @@ class Settings(BaseModel):
     def audit_log_checkpoint_path(self) -> Path:
         """The audit log's checkpoint file: the setting, else `audit-log.checkpoints` in home."""
         return self.audit_log_checkpoint_file or self.home / "audit-log.checkpoints"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        proxies = tuple(str(item).strip() for item in items if str(item).strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f'CHAPERONE_TRUSTED_PROXIES: "{proxy}" is not an address or network'
+                ) from exc
+        return proxies
+
+    @property
+    def ack_link_key_path(self) -> Path:
+        """The acknowledgment link key file: the setting, else `ack-links.key` in home."""
+        return self.ack_link_key_file or self.home / "ack-links.key"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], *, home: Path | None = None) -> Settings:
@@ -157,4 +183,8 @@ ENVIRONMENT = (
     "audit_log_key_file",
     "audit_log_checkpoint_file",
     "audit_log_syslog",
+    "ack_link_key_file",
+    "trusted_proxies",
+    "decide_api_key_file",
+    "oidc_verified_claim",
 )

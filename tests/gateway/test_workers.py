@@ -151,13 +151,21 @@ def test_the_http_endpoint_answers_beside_the_workers(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    running = Gateway(settings.home, tmp_path, "--http", f"127.0.0.1:{port}")
+    key = tmp_path / "decide.key"
+    key.write_text("k" * 40 + "\n")
+    key.chmod(0o600)
+    os.environ["CHAPERONE_DECIDE_API_KEY_FILE"] = str(key)
+    try:
+        running = Gateway(settings.home, tmp_path, "--http", f"127.0.0.1:{port}")
+    finally:
+        del os.environ["CHAPERONE_DECIDE_API_KEY_FILE"]
     try:
         wait_for(port)
         body = json.dumps({"sender": OFF_CHANNEL[0], "recipients": [OFF_CHANNEL[1]],
                            "channel_type": "email"}).encode()
         asked = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/decide", data=body,
-                                       headers={"content-type": "application/json"})
+                                       headers={"content-type": "application/json",
+                                                "authorization": f"Bearer {'k' * 40}"})
         with urllib.request.urlopen(asked, timeout=30) as reply:
             answer = json.loads(reply.read())
         assert (answer["action"], answer["rule_id"]) == ("REJECT", "9052-A-direct")

@@ -1,16 +1,33 @@
-"""``POST /api/v1/decide``: the gateway's answer for approved platforms and other systems."""
+"""``POST /api/v1/decide``: the gateway's answer for approved platforms and other systems.
+
+The answer tells whether an address belongs to a student, so only callers holding the API
+key (``decide_api_key_file``) are answered: ``Authorization: Bearer <key>``, compared as
+bytes in constant time. Without the header, or with another key, the answer is 401; with no
+key configured the endpoint is not started (``gateway --http`` refuses), and an app built
+without one answers 503. The Postfix policy protocol is not affected: Postfix connects to
+its own socket, which only the mail system can reach.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import stat
 from collections.abc import Callable
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from chaperone.common.addresses import normalize_account
+from chaperone.common.problems import ChaperoneError
 from chaperone.gateway.decide import Decider, postfix_action
+from chaperone.settings import Settings
+
+SHORTEST_KEY = 32  # characters of the key file (e.g. `openssl rand -hex 32` gives 64)
+BEARER = HTTPBearer(auto_error=False, description="The key in decide_api_key_file")
 
 ChannelType = Literal["email", "text_message", "voicemail", "image_sharing", "chat", "call",
                       "social_post", "social_message"]
@@ -35,12 +52,48 @@ class DecideResponse(BaseModel):
     postfix_action: str
 
 
-def create_app(decider: Callable[[], Decider]) -> FastAPI:
-    """The decision API; ``decider`` returns the Decider in force (it is swapped on reload)."""
+def decide_api_key(settings: Settings) -> bytes | None:
+    """The decision API's key from its file, or None when ``decide_api_key_file`` is unset."""
+    path = settings.decide_api_key_file
+    if path is None:
+        return None
+    return read_key(path)
+
+
+def read_key(path: Path) -> bytes:
+    """A key file's key: one line of at least SHORTEST_KEY characters, readable by its owner
+    only."""
+    try:
+        mode = path.stat().st_mode
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise ChaperoneError(f"{path}: cannot read the decision API key ({exc.strerror})") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ChaperoneError(f"{path}: other users may read the key file; chmod 600 it")
+    if len(key) < SHORTEST_KEY or b"\n" in key:
+        raise ChaperoneError(f"{path}: the key must be one line of {SHORTEST_KEY}+ characters")
+    return key
+
+
+def create_app(decider: Callable[[], Decider], api_key: bytes | None = None) -> FastAPI:
+    """The decision API; ``decider`` returns the Decider in force (it is swapped on reload);
+    only requests carrying ``api_key`` are answered."""
     app = FastAPI(title="Chaperone gateway", version="1",
                   description="Policy 9052 decisions for approved platforms and other systems.")
 
-    @app.post("/api/v1/decide", response_model=DecideResponse)
+    def caller(
+        given: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> None:
+        if api_key is None:
+            raise HTTPException(status_code=503, detail="no decide_api_key_file is configured")
+        sent = given.credentials.encode("utf-8", "surrogateescape") if given else b""
+        if not sent or not hmac.compare_digest(sent, api_key):
+            raise HTTPException(status_code=401, detail="the API key is missing or wrong",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.post("/api/v1/decide", response_model=DecideResponse,
+              responses={401: {"description": "the API key is missing or wrong"}},
+              dependencies=[Depends(caller)])
     def decide(request: DecideRequest) -> DecideResponse:
         current = decider()
         try:

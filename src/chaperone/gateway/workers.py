@@ -34,6 +34,7 @@ from typing import Any
 
 from chaperone.common.problems import ChaperoneError
 from chaperone.gateway import service
+from chaperone.gateway.http import decide_api_key
 from chaperone.gateway.server import PolicyConnection, PolicyServer
 from chaperone.settings import Settings
 
@@ -247,6 +248,7 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
     to serve the HTTP endpoint, if asked, and then reloads it as the workers reload.
     """
     decider = service.build_decider(settings)
+    key = decide_api_key(settings) if http else None
     stop = service.stop_on_signals(asyncio.get_running_loop())
     if not http:
         del decider  # the workers load their own
@@ -254,7 +256,7 @@ async def run(settings: Settings, listen: str, http: str | None = None) -> None:
         return
     holder = PolicyServer(decider, service.limits_of(settings),
                           reload=lambda: service.build_decider(settings))
-    extra = [service.http_task(http, holder),
+    extra = [service.http_task(http, holder, key),
              asyncio.ensure_future(service.watch(settings, holder))]
     await supervise(settings, listen, extra, stop, holder)
 
