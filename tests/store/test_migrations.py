@@ -82,3 +82,54 @@ def test_migrations_import_nothing_of_todays_code() -> None:
                     found.setdefault(path.name, []).append(name)
     assert found == {}
     assert len(list(versions.glob("*.py"))) >= 7
+
+
+def test_stored_sentences_become_verdicts_without_names(settings: object) -> None:
+    """0007: every finding keeps its id; its sentence (with a name in it) is dropped and a
+    verdict built from its columns, marked incomplete until the next audit."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from chaperone.judge.render import Wording, render
+    from chaperone.judge.verdicts import Verdict
+    from chaperone.settings import Settings
+    from chaperone.store.db import alembic_config
+
+    assert isinstance(settings, Settings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.store_url)
+    command.upgrade(alembic_config(engine), "0006")
+    stopped = "The district's mail gateway refused it before delivery (REJECT)."
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO people (person_id, population, role, given_name, family_name, "
+            "active, source, updated_at) VALUES ('T1', 'staff', 'teacher', 'Dana', 'Ito', "
+            "true, 'oneroster', '2026-09-01 00:00:00'), ('S1', 'student', 'student', 'Kai', "
+            "'Lee', true, 'oneroster', '2026-09-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO findings (finding_id, rule_id, citation, policy_version, severity, "
+            "occurred_at, local_date, channel_type, platform, message_id, record_id, "
+            "source_ref, sender, recipients, subject_person_id, counterpart_person_ids, "
+            "school, explanation, active, first_seen_at, last_seen_at) VALUES "
+            "('f1', '9052-A-platform', '9052 §A', '2017.1', 'high', '2026-09-14 13:00:00', "
+            "'2026-09-14', 'text_message', 'remind', 'm1', 'r1', 'gateway:1', '+19145550101', "
+            "'+19145550103', 'T1', 'S1', 'HS', :said, true, '2026-09-15 00:00:00', "
+            "'2026-09-15 00:00:00')"),
+            {"said": f"Dana Ito (teacher, HS) texted a student on Remind. {stopped}"})
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM findings")).mappings().all()
+    engine.dispose()
+    assert [r["finding_id"] for r in rows] == ["f1"] and "explanation" not in rows[0]
+    stored = rows[0]["verdict"]
+    assert "Dana" not in stored and "Ito" not in stored and "+1914" not in stored
+    verdict = Verdict.from_json(stored)
+    assert (verdict.subject, verdict.counterparts, verdict.stopped, verdict.complete) == (
+        "T1", (("S1", "student"),), "REJECT", False)
+    said = render(verdict, Wording(describe=lambda _p: "Staff ABCDEF", platforms={}, packs={}))
+    assert said == ("Staff ABCDEF texted a student on remind, which is not in the district's "
+                    f"registry; §A requires district accounts or a district-approved platform. "
+                    f"{stopped}")
+    assert json.loads(stored)["format"] == 1
