@@ -36,7 +36,8 @@ class IdentityProvider:
 
     issuer: str = ""
     email: str = "compliance_officer"
-    email_verified: bool = True
+    email_verified: bool | None = True  # None: the claim is left out
+    subject: str = "248289761001"
     audience: str = CLIENT_ID
     wrong_nonce: bool = False
     expired: bool = False
@@ -123,13 +124,15 @@ class IdentityProvider:
             claims = {
                 "iss": self.issuer,
                 "aud": self.audience,
-                "sub": "248289761001",
+                "sub": self.subject,
                 "iat": now,
                 "exp": now + 600,
                 "nonce": "not-yours" if self.wrong_nonce else grant["nonce"],
                 "email": self.email,
                 "email_verified": self.email_verified,
             }
+            if self.email_verified is None:
+                del claims["email_verified"]
             signer = (
                 rsa.generate_private_key(public_exponent=65537, key_size=2048)
                 if self.foreign_key

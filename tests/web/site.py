@@ -128,7 +128,7 @@ def copy_home(world: World, target: Path) -> Settings:
     """A private copy of the built store for one test (PostgreSQL: a database made from the
     built one as its template)."""
     target.mkdir(parents=True, exist_ok=True)
-    for kept in ("audit-log.key", "audit-log.checkpoints"):  # the audit log's, outside the store
+    for kept in ("audit-log.key", "audit-log.checkpoints", "ack-links.key"):  # keys outside the store
         if (world.home / kept).exists():
             shutil.copy2(world.home / kept, target / kept)
     if world.database_url is None:

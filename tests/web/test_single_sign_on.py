@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from chaperone.settings import Settings
+from chaperone.store.models import User
 from chaperone.web.app import create_app
 from tests.web.identity_provider import CLIENT_ID, CLIENT_SECRET, IdentityProvider, running
 
@@ -113,3 +115,61 @@ def test_without_settings_there_is_no_single_sign_on(web_settings: Settings) -> 
     assert plain.get("/login/oidc", follow_redirects=False).status_code == 404
     assert "Sign in with" not in plain.get("/login").text
     app.state.store.close()
+
+
+def test_an_email_the_provider_does_not_say_it_verified_is_refused(
+    client: TestClient, provider: IdentityProvider
+) -> None:
+    provider.email_verified = None  # the claim left out (before: accepted)
+    answer = _round_trip(client)
+    assert answer.status_code == 403 and "not verified" in answer.text
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_another_verified_claim_can_be_required(
+    web_settings: Settings, provider: IdentityProvider
+) -> None:
+    settings = web_settings.model_copy(
+        update={
+            "oidc_issuer": provider.issuer,
+            "oidc_client_id": CLIENT_ID,
+            "oidc_client_secret": CLIENT_SECRET,
+            "oidc_verified_claim": "staff_verified",
+        }
+    )
+    app = create_app(settings)
+    with TestClient(app, base_url="https://testserver") as other:
+        answer = _round_trip(other)
+        assert answer.status_code == 403 and "staff_verified is not true" in answer.text
+    app.state.store.close()
+
+
+def _linked_subject(web_settings: Settings, username: str) -> str | None:
+    app = create_app(web_settings)
+    with app.state.store.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        linked = user.oidc_subject if user else None
+    app.state.store.close()
+    return linked
+
+
+def test_the_first_sign_in_links_the_account_to_the_providers_subject(
+    client: TestClient, provider: IdentityProvider, web_settings: Settings
+) -> None:
+    assert _round_trip(client).status_code == 303
+    assert _linked_subject(web_settings, "compliance_officer") == f"{provider.issuer}|248289761001"
+    client.cookies.clear()
+    provider.email = "renamed.officer@example.org"  # the address changed, the subject did not
+    assert _round_trip(client).status_code == 303
+    assert client.get("/api/v1/me").json()["username"] == "compliance_officer"
+
+
+def test_another_subject_with_a_linked_users_address_is_refused(
+    client: TestClient, provider: IdentityProvider
+) -> None:
+    assert _round_trip(client).status_code == 303
+    client.cookies.clear()
+    provider.subject = "someone-else-with-that-address"
+    answer = _round_trip(client)
+    assert answer.status_code == 403 and "linked to another" in answer.text
+    assert client.get("/api/v1/me").status_code == 401

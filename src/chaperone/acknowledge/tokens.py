@@ -1,9 +1,10 @@
 """The private link of a notice: derived when needed, never stored, found by its hash.
 
 ``derive`` gives the same token for a notice every time (an HMAC of the campaign, the
-person and the notice's nonce under an application secret), so a reminder carries the
-same link as the first notice; changing the nonce revokes it. The store keeps only the
-token's SHA-256, so a copy of the database holds no working link.
+person and the notice's nonce under the link key), so a reminder carries the same link as
+the first notice; changing the nonce revokes it. The store keeps only the token's SHA-256,
+and the key is kept outside the store (a key file, see ``store.secrets.link_key``), so a
+copy of the database holds no working link and cannot make one.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import hmac
 
 from sqlalchemy.orm import Session
 
-from chaperone.store.secrets import app_secret
-
-SECRET_NAME = "ack-links"
+from chaperone.store.secrets import link_key
 
 
 def secret(session: Session) -> bytes:
-    """The application's key for acknowledgment links (made on first use)."""
-    return app_secret(session, SECRET_NAME)
+    """The key of acknowledgment links (from its key file, outside the store)."""
+    return link_key(session)
 
 
 def derive(key: bytes, campaign_id: int, person_id: str, nonce: str) -> str:

@@ -32,7 +32,10 @@ def serve(
     common = {
         "host": host,
         "port": port,
-        "proxy_headers": True,
+        # X-Forwarded-For and -Proto are believed only from the configured proxies
+        # (uvicorn's default trusts any client on 127.0.0.1)
+        "proxy_headers": bool(context.settings.trusted_proxies),
+        "forwarded_allow_ips": list(context.settings.trusted_proxies),
         "access_log": access_log,
         "server_header": False,
         "log_level": "info",

@@ -15,7 +15,7 @@ from chaperone.trail import service as trail
 from chaperone.users import service
 
 app = typer.Typer(
-    help="Web application users: create, list, reset passwords.", no_args_is_help=True
+    help="Web application users: create, list, reset passwords, unlock.", no_args_is_help=True
 )
 PASSWORD_ENV = "CHAPERONE_NEW_PASSWORD"
 
@@ -84,7 +84,25 @@ def password(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
             object_type="user",
             object_id=user.username,
         )
-        line(f"password changed for {user.username}")
+        line(f"password changed for {user.username}; their open sessions are ended")
+
+
+@app.command("unlock")
+def unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """End a user's sign-in back-off now (forget their failed sign-ins)."""
+    context: AppContext = ctx.obj
+    with context.store().transaction() as session:
+        forgotten = service.unlock(session, username)
+        name = username.strip().lower()
+        trail.record(
+            session,
+            actor="cli",
+            action="user-unlock",
+            object_type="user",
+            object_id=name,
+            detail=f"{forgotten} failed sign-ins forgotten",
+        )
+        line(f"unlocked {name} ({forgotten} failed sign-ins forgotten)")
 
 
 @app.command("disable")

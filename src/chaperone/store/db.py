@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chaperone.settings import Settings
 from chaperone.store.keys import AUDIT_LOG, AuditLogKeys, key_from_file
+from chaperone.store.secrets import ACK_LINK_KEY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -73,6 +74,7 @@ def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
     if upgrade:
         migrate(engine, audit_log_key=keys.key)
     sessions = sessionmaker(engine, expire_on_commit=False, info={AUDIT_LOG: keys})
+    sessions.kw["info"][ACK_LINK_KEY] = settings.ack_link_key_path  # see store/secrets.py
     return Store(engine=engine, sessions=sessions)
 
 

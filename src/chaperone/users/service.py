@@ -1,17 +1,19 @@
-"""Create users, check passwords (argon2id) and throttle repeated failed sign-ins."""
+"""Create users, check passwords (argon2id) and slow down repeated failed sign-ins (a back-off
+per client address and per account, never a lock-out)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from chaperone.common.problems import ChaperoneError
-from chaperone.store.models import LoginFailure, Org, User, UserSchool, utcnow
+from chaperone.store.models import LoginFailure, Org, User, UserSchool, WebSession, utcnow
 from chaperone.users.roles import SCOPED_ROLES, Role
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -64,7 +66,11 @@ def create_user(
 
 
 class Throttled(ChaperoneError):
-    """Too many failed sign-ins for this username or client; try again later."""
+    """Too many recent failed sign-ins for this username or client: wait, then try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -75,18 +81,74 @@ class SignIn:
     reason: str = ""
 
 
-def authenticate(session: Session, username: str, password: str, client: str) -> SignIn:
-    """Check a password; record failures; refuse while too many recent failures exist."""
-    username = username.strip().lower()
-    since = utcnow() - FAILURE_WINDOW
-    recent = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.at >= since)
-        .where((LoginFailure.username == username) | (LoginFailure.client == client))
+@dataclass(frozen=True)
+class BackOff:
+    """Failures allowed freely in the window, then a delay that doubles with each failure
+    after the last one, up to a ceiling. Nothing is ever locked: once the delay since the
+    last failure has passed, the next attempt is checked."""
+
+    free: int
+    first_delay: float
+    ceiling: float
+
+    def wait(self, failures: int) -> float:
+        """Seconds to wait after the last of ``failures`` failures (0 while still free)."""
+        if failures < self.free:
+            return 0.0
+        return min(self.first_delay * 2.0 ** (failures - self.free), self.ceiling)
+
+
+# Per client address: an attacker's own address slows down the most.
+PER_CLIENT = BackOff(free=MAX_FAILURES, first_delay=4.0, ceiling=FAILURE_WINDOW.total_seconds())
+# Per account, from anywhere: short enough that the real user, from any address, gets in
+# within minutes, and a browser they signed in with before is not held back at all.
+PER_ACCOUNT = BackOff(free=MAX_FAILURES, first_delay=2.0, ceiling=300.0)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _held(session: Session, rule: BackOff, where: ColumnElement[bool], now: dt.datetime) -> float:
+    """Seconds still to wait under one back-off rule (0: go ahead)."""
+    count, last = session.execute(
+        select(func.count(), func.max(LoginFailure.at))
+        .where(LoginFailure.at >= now - FAILURE_WINDOW)
+        .where(where)
+    ).one()
+    if not count or last is None:
+        return 0.0
+    return max(0.0, (_aware(last) + dt.timedelta(seconds=rule.wait(count)) - now).total_seconds())
+
+
+def check_throttle(
+    session: Session, username: str, client: str, *, known_browser: bool = False
+) -> None:
+    """Throttled (with the seconds to wait) while this client or this account must wait.
+
+    A browser that signed in as this user before (``known_browser``) is not held back:
+    someone else's failures cannot keep the real user out of their own browser.
+    """
+    if known_browser:
+        return
+    now = utcnow()
+    wait = max(
+        _held(session, PER_CLIENT, LoginFailure.client == client[:64], now),
+        _held(session, PER_ACCOUNT, LoginFailure.username == username, now),
     )
-    if (recent or 0) >= MAX_FAILURES:
-        raise Throttled("too many failed sign-ins; wait 15 minutes and try again")
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise Throttled(
+            f"too many failed sign-ins; wait {seconds} seconds and try again", seconds
+        )
+
+
+def authenticate(
+    session: Session, username: str, password: str, client: str, *, known_browser: bool = False
+) -> SignIn:
+    """Check a password; record failures; refuse while a back-off is running."""
+    username = username.strip().lower()
+    check_throttle(session, username, client, known_browser=known_browser)
     user = session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None and user.active else None
     try:
@@ -95,7 +157,7 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     except (VerificationError, InvalidHashError):
         valid = False
     if not valid or user is None:
-        session.add(LoginFailure(username=username, client=client[:64]))
+        session.add(LoginFailure(username=username[:255], client=client[:64]))
         return SignIn(None, "wrong username or password")
     session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     if HASHER.check_needs_rehash(stored or ""):
@@ -103,12 +165,25 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     return SignIn(user)
 
 
+def unlock(session: Session, username: str) -> int:
+    """Forget a user's failed sign-ins (their back-off ends now); how many there were."""
+    name = username.strip().lower()
+    if session.scalar(select(User.id).where(User.username == name)) is None:
+        raise ChaperoneError(f'no user "{username}"')
+    failures = session.scalar(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.username == name)
+    )
+    session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    return failures or 0
+
+
 def set_password(session: Session, username: str, password: str) -> User:
-    """Replace a user's password."""
+    """Replace a user's password and end every session they have open."""
     if len(password) < MIN_PASSWORD:
         raise ChaperoneError(f"the password must have at least {MIN_PASSWORD} characters")
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise ChaperoneError(f'no user "{username}"')
     user.password_hash = HASHER.hash(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     return user

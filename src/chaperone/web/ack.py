@@ -27,6 +27,7 @@ from chaperone.acknowledge.campaigns import Landing
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.policy.models import PackSpec
 from chaperone.store.secrets import app_secret
+from chaperone.web import auth
 from chaperone.web.render import render
 from chaperone.web.unit import store
 
@@ -41,6 +42,7 @@ GONE_DETAIL = (
 )
 FORGED = "This form did not come from your link"
 FORGED_DETAIL = "Please open the link from your message again and acknowledge from there."
+NOT_READ = "Please tick the box to say that you have read the policy, then acknowledge."
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +72,7 @@ def form_value(key: bytes, token: str) -> str:
 
 
 def _form_ok(db: Session, token: str, given: str) -> bool:
-    return hmac.compare_digest(form_value(app_secret(db, FORM_SECRET), token), given)
+    return auth.tokens_equal(form_value(app_secret(db, FORM_SECRET), token), given)
 
 
 def _landing(db: Session, token: str) -> Landing | None:
@@ -95,7 +97,13 @@ def _state(landing: Landing) -> str:
 
 
 def _page(
-    request: Request, db: Session, landing: Landing, token: str, state: str, status: int = 200
+    request: Request,
+    db: Session,
+    landing: Landing,
+    token: str,
+    state: str,
+    status: int = 200,
+    error: str = "",
 ) -> HTMLResponse:
     return render(
         request,
@@ -110,6 +118,7 @@ def _page(
             "form_field": FORM_FIELD,
             "form_value": form_value(app_secret(db, FORM_SECRET), token) if state == "form" else "",
             "title": landing.campaign.name,
+            "error": error,
         },
         status=status,
     )
@@ -126,7 +135,7 @@ def _refusal(request: Request, status: int, heading: str, detail: str) -> HTMLRe
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return auth.client(request)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
@@ -139,7 +148,12 @@ def ack_page(request: Request, token: str) -> Response:
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
-def acknowledge(request: Request, token: str, form_token: Annotated[str, Form()] = "") -> Response:
+def acknowledge(
+    request: Request,
+    token: str,
+    form_token: Annotated[str, Form(max_length=LONGEST_TOKEN * 2)] = "",
+    read: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
     with store(request).transaction() as db:
         found = _landing(db, token)
         if found is None:
@@ -149,6 +163,8 @@ def acknowledge(request: Request, token: str, form_token: Annotated[str, Form()]
         state = _state(found)
         if state != "form":
             return _page(request, db, found, token, state, 409 if state == "closed" else 200)
+        if read != "yes":  # the browser requires the box; a script must tick it too
+            return _page(request, db, found, token, "form", 400, error=NOT_READ)
         try:
             campaigns.acknowledge_link(db, token, client=_client(request))
         except ChaperoneError:  # closed since the check above

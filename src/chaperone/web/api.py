@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import Field
 
 from chaperone.cases import findings as review
 from chaperone.cases import people
@@ -34,12 +33,14 @@ from chaperone.web.schemas import (
     CaseIn,
     CaseOut,
     Changed,
+    Clean,
     Count,
     Credentials,
     DashboardOut,
     FindingDetail,
     FindingPage,
     FindingRow,
+    Id,
     InterventionEdit,
     InterventionIn,
     InterventionOut,
@@ -187,8 +188,10 @@ def sign_in(request: Request, response: Response, body: Credentials) -> Me | Res
     """Sign in; sets the session cookie and returns the CSRF token for unsafe requests."""
     settings = request.app.state.settings
     with store(request).transaction() as db:
-        client = request.client.host if request.client else "unknown"
-        outcome = authenticate(db, body.username, body.password, client)
+        known = auth.known_browser(db, request, body.username)
+        outcome = authenticate(
+            db, body.username, body.password, auth.client(request), known_browser=known
+        )
         if outcome.user is None:
             from fastapi.responses import JSONResponse
 
@@ -205,6 +208,7 @@ def sign_in(request: Request, response: Response, body: Credentials) -> Me | Res
             school_ids=list(user.school_ids),
             csrf_token=row.csrf_token,
         )
+        auth.remember_browser(db, request, response, user.username)
     response.set_cookie(
         auth.COOKIE,
         token,
@@ -269,9 +273,9 @@ def dashboard(request: Request) -> DashboardOut:
 def findings(
     request: Request,
     status: Literal["open", "new", "triaged", "dismissed", "all"] = "open",
-    rule_id: Annotated[str, Query(max_length=80)] = "",
-    school: Annotated[str, Query(max_length=255)] = "",
-    channel_type: Annotated[str, Query(max_length=20)] = "",
+    rule_id: Annotated[Clean, Query(max_length=80)] = "",
+    school: Annotated[Clean, Query(max_length=255)] = "",
+    channel_type: Annotated[Clean, Query(max_length=20)] = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -295,7 +299,7 @@ def findings(
     response_model=FindingDetail,
     responses={404: {"description": "no such finding in your scope"}},
 )
-def finding(request: Request, finding_id: str) -> FindingDetail:
+def finding(request: Request, finding_id: Id) -> FindingDetail:
     """One finding with its explanation, record metadata and clause (the view is recorded)."""
     with unit(request) as u:
         return _detail(review.view(u.db, u.viewer, finding_id))
@@ -311,7 +315,7 @@ def review_findings(request: Request, body: ReviewIn) -> Changed:
 
 
 @router.post("/findings/{finding_id}/reveal", response_model=FindingDetail)
-def reveal(request: Request, finding_id: str, body: RevealIn) -> FindingDetail:
+def reveal(request: Request, finding_id: Id, body: RevealIn) -> FindingDetail:
     """Reveal the names of a finding's people on this finding, for this session (recorded
     with the reason); they stay pseudonymised everywhere else."""
     with unit(request) as u:
@@ -413,7 +417,7 @@ def catalogue(request: Request) -> list[InterventionOut]:
 
 @router.put("/interventions/{code}", response_model=InterventionOut)
 def catalogue_edit(
-    request: Request, code: Annotated[str, Field(max_length=80)], body: InterventionEdit
+    request: Request, code: Annotated[Clean, Path(max_length=80)], body: InterventionEdit
 ) -> InterventionOut:
     """Add or change a catalogue option."""
     with unit(request) as u:
@@ -433,7 +437,7 @@ def catalogue_edit(
 @router.get("/people", response_model=list[PersonOut])
 def people_search(
     request: Request,
-    q: Annotated[str, Query(max_length=255)] = "",
+    q: Annotated[Clean, Query(max_length=255)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PersonOut]:
     """People in scope matching a name, id or address."""
@@ -446,7 +450,7 @@ def people_search(
     response_model=PersonDetail,
     responses={404: {"description": "no such person in your scope"}},
 )
-def person(request: Request, person_id: str) -> PersonDetail:
+def person(request: Request, person_id: Id) -> PersonDetail:
     """A person with accounts and family links (the view is recorded)."""
     with unit(request) as u:
         page = people.show(u.db, u.viewer, person_id)
@@ -465,7 +469,7 @@ def person(request: Request, person_id: str) -> PersonDetail:
     response_model=list[TrailOut],
     responses={404: {"description": "no such person in your scope"}},
 )
-def access_log(request: Request, person_id: str) -> list[TrailOut]:
+def access_log(request: Request, person_id: Id) -> list[TrailOut]:
     """Every recorded access to this person's data (FERPA record of access)."""
     with unit(request) as u:
         _, entries = people.access_record(u.db, u.viewer, person_id)
@@ -487,7 +491,7 @@ def registry(request: Request) -> dict[str, object]:
 @router.get("/audit-log", response_model=list[TrailOut])
 def audit_log(
     request: Request,
-    person_id: Annotated[str, Query(max_length=255)] = "",
+    person_id: Annotated[Clean, Query(max_length=255)] = "",
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TrailOut]:

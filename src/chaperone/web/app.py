@@ -9,15 +9,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from chaperone.cases.access import Forbidden
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import ack, api, campaigns, oidc, outstanding, pages
+from chaperone.web import ack, api, auth, campaigns, guard, oidc, outstanding, pages
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
@@ -30,6 +32,20 @@ CSP = (
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _signed_in(request: Request) -> auth.SignedIn | None:
+    """Who is signed in, for the navigation of an error page (None when it cannot be told)."""
+    if _is_api(request) or request.url.path.startswith((ack.PREFIX, "/static/")):
+        return None
+    try:
+        with request.app.state.store.transaction() as db:
+            who = auth.lookup(db, request)
+            if who is not None:
+                db.expunge_all()
+            return who
+    except Exception:  # an error page must render even when the store does not answer
+        return None
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -46,6 +62,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.store = store or open_store(settings)
     provider = oidc.Provider.from_settings(settings)
     app.state.oidc = oidc.OidcClient(provider) if provider else None
+    app.add_middleware(guard.StrictInput)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(campaigns.pages)
@@ -73,8 +90,23 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     def failure(request: Request, status: int, message: str) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": message}, status_code=status)
-        return render_error(request, status, message)
+            return JSONResponse({"detail": guard.safe(message, 500)}, status_code=status)
+        return render_error(request, status, guard.safe(message, 500), _signed_in(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": guard.problems(exc.errors())}, status_code=422)
+        return render_error(request, 422, guard.sentence(exc.errors()), _signed_in(request))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        message = {404: "there is no such page", 405: "that page does not take this request"}
+        shown = message.get(exc.status_code, str(exc.detail))
+        answer = failure(request, exc.status_code, shown if not _is_api(request) else exc.detail)
+        for name, value in (exc.headers or {}).items():
+            answer.headers[name] = value
+        return answer
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _exc: SignInRequired) -> Response:
@@ -103,7 +135,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(Throttled)
     async def throttled(request: Request, exc: Throttled) -> Response:
-        return failure(request, 429, str(exc))
+        answer = failure(request, 429, str(exc))
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     @app.exception_handler(outstanding.Closed)
     async def closed(request: Request, exc: outstanding.Closed) -> Response:

@@ -34,7 +34,9 @@ from chaperone.web.schemas import (
     CampaignDetail,
     CampaignIn,
     CampaignOut,
+    Clean,
     GroupTally,
+    Id,
     Population,
     TallyOut,
 )
@@ -43,7 +45,7 @@ from chaperone.web.unit import Unit, unit
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 CampaignId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+Csrf = auth.Csrf
 Count = Annotated[int | None, Query(ge=0, le=100_000_000)]
 
 
@@ -154,15 +156,11 @@ def campaign_list(request: Request) -> Response:
         return _list_page(request, u, Draft(opens_on=dt.date.today().isoformat()))
 
 
-def _message(
-    campaign_id: int, created: int | None, no_address: int | None, closed: int | None
-) -> str:
-    if created is not None:
-        return (
-            f"Campaign {campaign_id} created: {created:,} people, "
-            f"{no_address or 0:,} without an e-mail address"
-        )
-    return f"Campaign {campaign_id} closed" if closed else ""
+def _created(campaign_id: int, people: int, no_address: int) -> str:
+    return (
+        f"Campaign {campaign_id} created: {people:,} people, "
+        f"{no_address:,} without an e-mail address"
+    )
 
 
 def _campaign_page(
@@ -189,15 +187,9 @@ def _campaign_page(
 
 
 @pages.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(
-    request: Request,
-    campaign_id: CampaignId,
-    created: Count = None,
-    no_address: Count = None,
-    closed: Annotated[int | None, Query(ge=1, le=1)] = None,
-) -> Response:
+def campaign_page(request: Request, campaign_id: CampaignId) -> Response:
     with unit(request) as u:
-        message = _message(campaign_id, created, no_address, closed)
+        message = auth.take_flash(u.who.session)  # banners come from the session, not the URL
         return _campaign_page(request, u, campaign_id, message=message)
 
 
@@ -243,10 +235,10 @@ def create_form(
     request: Request,
     csrf_token: Csrf = "",
     name: Annotated[str, Form(max_length=255)] = "",
-    due_on: Annotated[str, Form(max_length=40)] = "",
-    opens_on: Annotated[str, Form(max_length=40)] = "",
-    populations: Annotated[list[str] | None, Form()] = None,
-    schools: Annotated[list[str] | None, Form()] = None,
+    due_on: Annotated[Clean, Form(max_length=40)] = "",
+    opens_on: Annotated[Clean, Form(max_length=40)] = "",
+    populations: Annotated[list[Clean] | None, Form(max_length=20)] = None,
+    schools: Annotated[list[Id] | None, Form(max_length=500)] = None,
 ) -> Response:
     draft = Draft(name, due_on, opens_on, tuple(populations or ()), tuple(schools or ()))
     with unit(request, csrf=csrf_token) as u:
@@ -257,9 +249,9 @@ def create_form(
             shown = replace(draft, problems=str(problem).split("; "))
             return _list_page(request, u, shown, status=400)
         total = campaigns.status(u.db, campaign).total
-        back = f"created={total.people}&no_address={total.no_address}"
+        auth.flash(u.who.session, _created(campaign.id, total.people, total.no_address))
         number = campaign.id
-    return RedirectResponse(f"/campaigns/{number}?{back}", status_code=303)
+    return RedirectResponse(f"/campaigns/{number}", status_code=303)
 
 
 @pages.post("/campaigns/{campaign_id}/close")
@@ -267,7 +259,7 @@ def close_form(
     request: Request,
     campaign_id: CampaignId,
     csrf_token: Csrf = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    confirm: Annotated[Clean, Form(max_length=10)] = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         require(u.who.viewer, Permission.RUN_CAMPAIGNS)
@@ -275,7 +267,8 @@ def close_form(
             error = "Tick the box to confirm that the campaign should close."
             return _campaign_page(request, u, campaign_id, error=error)
         close(u.db, u.who.viewer, campaign_id)
-    return RedirectResponse(f"/campaigns/{campaign_id}?closed=1", status_code=303)
+        auth.flash(u.who.session, f"Campaign {campaign_id} closed")
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -3,7 +3,11 @@ provider: Google Workspace, Microsoft Entra ID, ClassLink or any conforming issu
 
 Chaperone never creates users from a sign-in: the identity provider says who someone is
 (the `oidc_username_claim`, the e-mail address by default), and the administrator's local
-account of that name says what they may do.
+account of that name says what they may do. The provider must vouch for that claim
+(`oidc_verified_claim`, `email_verified` by default, must be true): an unverified address
+is anyone's to type. On the first sign-in the account is linked to the provider's stable
+subject (issuer and `sub`); from then on the subject alone finds the account, and another
+subject presenting the same address is refused.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from urllib.parse import urlencode
 
 import httpx
 import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chaperone.common.problems import ChaperoneError
 from chaperone.settings import Settings
+from chaperone.store.models import User
+from chaperone.web.auth import tokens_equal
 
 PENDING_COOKIE = "chaperone_oidc"
 PENDING_SECONDS = 600
@@ -43,6 +51,7 @@ class Provider:
     name: str
     scopes: str
     username_claim: str
+    verified_claim: str = "email_verified"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Provider | None:
@@ -56,6 +65,7 @@ class Provider:
             settings.oidc_name,
             settings.oidc_scopes,
             settings.oidc_username_claim,
+            settings.oidc_verified_claim,
         )
 
 
@@ -153,11 +163,42 @@ class OidcClient:
             )
         except jwt.PyJWTError as exc:
             raise SignInRefused(f"the identity token is not valid ({exc})") from exc
-        if not hmac.compare_digest(str(claims.get("nonce", "")), pending.nonce):
+        if not tokens_equal(pending.nonce, str(claims.get("nonce", ""))):
             raise SignInRefused("the identity token was not issued for this sign-in")
-        if self.provider.username_claim == "email" and claims.get("email_verified") is False:
-            raise SignInRefused("the identity provider has not verified this e-mail address")
+        verified = self.provider.verified_claim
+        if verified and claims.get(verified) not in (True, "true"):
+            raise SignInRefused(
+                f"the identity provider has not verified this {self.provider.username_claim}"
+                f" ({verified} is not true)"
+            )
         return claims
+
+    def subject(self, claims: dict[str, Any]) -> str:
+        """The provider's stable id of the person: issuer and ``sub``."""
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > 255:
+            raise SignInRefused("the identity token has no usable subject")
+        return f"{self.provider.issuer}|{sub}"
+
+    def user(self, db: Session, claims: dict[str, Any]) -> User:
+        """The local user these claims sign in: by the linked subject, else by the username
+        claim (and then linked to the subject for good)."""
+        subject = self.subject(claims)
+        user = db.scalar(select(User).where(User.oidc_subject == subject))
+        if user is None:
+            username = self.username(claims)
+            user = db.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise SignInRefused(f"{username} has no Chaperone account; ask your administrator")
+            if user.oidc_subject is not None:
+                raise SignInRefused(
+                    f"{username} is linked to another {self.provider.name} identity; "
+                    "ask your administrator"
+                )
+            user.oidc_subject = subject
+        if not user.active:
+            raise SignInRefused(f"{user.username} has no Chaperone account; ask your administrator")
+        return user
 
     def username(self, claims: dict[str, Any]) -> str:
         """The local username the claims name."""
@@ -178,7 +219,7 @@ def unseal(value: str, key: bytes) -> Pending:
     """The pending sign-in from its cookie, if untouched and not expired."""
     body, _, mac = value.rpartition(".")
     expected = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
-    if not body or not hmac.compare_digest(mac, expected):
+    if not body or not tokens_equal(expected, mac):
         raise SignInRefused("the sign-in expired or was tampered with; start again")
     try:
         pending = Pending(**json.loads(base64.urlsafe_b64decode(body)))

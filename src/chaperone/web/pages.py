@@ -4,7 +4,6 @@ forms post, then redirect (so a reload never repeats an action)."""
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -25,10 +24,12 @@ from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
 from chaperone.web import auth, oidc
 from chaperone.web.render import render
+from chaperone.web.schemas import Clean, CleanText, Id
 from chaperone.web.unit import store, unit
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+Csrf = auth.Csrf
+NextPage = Annotated[CleanText, Query(max_length=2000)]  # _safe_next judges the rest
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
@@ -43,11 +44,11 @@ def _safe_next(target: str) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return auth.client(request)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:
+def login_form(request: Request, next: NextPage = "/") -> Response:
     token = auth.new_login_csrf()
     response = render(
         request,
@@ -77,7 +78,7 @@ def _login_cookie(request: Request, response: Response, token: str) -> None:
 
 
 @router.get("/login/oidc")
-def oidc_start(request: Request, next: str = "/") -> Response:
+def oidc_start(request: Request, next: NextPage = "/") -> Response:
     client = _oidc(request)
     url, pending = client.start(str(request.url_for("oidc_callback")), _safe_next(next))
     with store(request).transaction() as db:
@@ -96,7 +97,12 @@ def oidc_start(request: Request, next: str = "/") -> Response:
 
 
 @router.get("/login/oidc/callback", name="oidc_callback")
-def oidc_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+def oidc_callback(
+    request: Request,
+    code: Annotated[Clean, Query(max_length=2000)] = "",
+    state: Annotated[Clean, Query(max_length=255)] = "",
+    error: Annotated[Clean, Query(max_length=255)] = "",
+) -> Response:
     client = _oidc(request)
     settings = request.app.state.settings
     if error or not code:
@@ -107,15 +113,12 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
         pending = oidc.unseal(
             request.cookies.get(oidc.PENDING_COOKIE, ""), app_secret(db, "sign-in-key")
         )
-        if not hmac.compare_digest(pending.state, state):
+        if not auth.tokens_equal(pending.state, state):
             raise oidc.SignInRefused(
                 "the sign-in does not match the one this browser started; start again"
             )
         claims = client.finish(code, str(request.url_for("oidc_callback")), pending)
-        username = client.username(claims)
-        user = auth.user_by_name(db, username)
-        if user is None or not user.active:
-            raise oidc.SignInRefused(f"{username} has no Chaperone account; ask your administrator")
+        user = client.user(db, claims)
         token, _ = auth.start(db, user, settings.web_session_hours)
         trail.record(
             db,
@@ -153,10 +156,10 @@ def _session_cookie(request: Request, response: Response, token: str) -> None:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    username: Annotated[Clean, Form(max_length=255)],
+    password: Annotated[CleanText, Form(max_length=1024)],
     csrf_token: Csrf = "",
-    next: Annotated[str, Form()] = "/",
+    next: Annotated[CleanText, Form(max_length=2000)] = "/",
 ) -> Response:
     settings = request.app.state.settings
     expected = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
@@ -165,10 +168,13 @@ def login(
         user = None
     else:
         with store(request).transaction() as db:
-            outcome = authenticate(db, username, password, _client(request))
+            known = auth.known_browser(db, request, username)
+            outcome = authenticate(db, username, password, _client(request), known_browser=known)
             user, error = outcome.user, outcome.reason
             if user is not None:
                 token, _ = auth.start(db, user, settings.web_session_hours)
+                response = _see_other(_safe_next(next))
+                auth.remember_browser(db, request, response, user.username)
                 trail.record(
                     db,
                     actor=user.username,
@@ -193,7 +199,6 @@ def login(
         )
         _login_cookie(request, refused, fresh)
         return refused
-    response = _see_other(_safe_next(next))
     _session_cookie(request, response, token)
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE)
     return response
@@ -225,10 +230,10 @@ def dashboard(request: Request) -> Response:
 @router.get("/findings", response_class=HTMLResponse)
 def findings(
     request: Request,
-    status: str = "open",
-    rule_id: str = "",
-    school: str = "",
-    channel_type: str = "",
+    status: Annotated[Clean, Query(max_length=20)] = "open",
+    rule_id: Annotated[Clean, Query(max_length=80)] = "",
+    school: Annotated[Clean, Query(max_length=255)] = "",
+    channel_type: Annotated[Clean, Query(max_length=20)] = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -267,11 +272,11 @@ def findings(
 @router.post("/findings/review")
 def review_findings(
     request: Request,
-    status: Annotated[str, Form()],
+    status: Annotated[Clean, Form(max_length=20)],
     csrf_token: Csrf = "",
-    finding_ids: Annotated[list[str] | None, Form()] = None,
-    note: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "/findings",
+    finding_ids: Annotated[list[Id] | None, Form(max_length=500)] = None,
+    note: Annotated[CleanText, Form(max_length=2000)] = "",
+    back: Annotated[CleanText, Form(max_length=2000)] = "/findings",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         if not finding_ids:
@@ -281,7 +286,7 @@ def review_findings(
 
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
-def finding(request: Request, finding_id: str) -> Response:
+def finding(request: Request, finding_id: Id) -> Response:
     with unit(request) as u:
         shown = review.view(u.db, u.viewer, finding_id)
         return render(
@@ -291,7 +296,10 @@ def finding(request: Request, finding_id: str) -> Response:
 
 @router.post("/findings/{finding_id}/reveal")
 def reveal(
-    request: Request, finding_id: str, reason: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+    request: Request,
+    finding_id: Id,
+    reason: Annotated[CleanText, Form(max_length=500)] = "",
+    csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         review.reveal(u.db, u.viewer, finding_id, reason)
@@ -299,7 +307,7 @@ def reveal(
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def case_list(request: Request, status: str = "") -> Response:
+def case_list(request: Request, status: Annotated[Clean, Query(max_length=20)] = "") -> Response:
     with unit(request) as u:
         rows = cases.views(u.db, u.viewer, cases.listing(u.db, u.viewer, status=status))
         return render(
@@ -314,8 +322,8 @@ def case_list(request: Request, status: str = "") -> Response:
 def open_case(
     request: Request,
     csrf_token: Csrf = "",
-    finding_ids: Annotated[list[str] | None, Form()] = None,
-    title: Annotated[str, Form()] = "",
+    finding_ids: Annotated[list[Id] | None, Form(max_length=500)] = None,
+    title: Annotated[Clean, Form(max_length=255)] = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         case = cases.open_case(u.db, u.viewer, finding_ids or [], title=title)
@@ -352,7 +360,7 @@ def case(request: Request, case_id: CaseId) -> Response:
 def case_reveal(
     request: Request,
     case_id: CaseId,
-    reason: Annotated[str, Form()] = "",
+    reason: Annotated[CleanText, Form(max_length=500)] = "",
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
@@ -364,8 +372,8 @@ def case_reveal(
 def case_transition(
     request: Request,
     case_id: CaseId,
-    to_status: Annotated[str, Form()],
-    reason: Annotated[str, Form()] = "",
+    to_status: Annotated[Clean, Form(max_length=20)],
+    reason: Annotated[CleanText, Form(max_length=2000)] = "",
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
@@ -375,7 +383,10 @@ def case_transition(
 
 @router.post("/cases/{case_id}/note")
 def case_note(
-    request: Request, case_id: CaseId, text: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+    request: Request,
+    case_id: CaseId,
+    text: Annotated[CleanText, Form(max_length=5000)] = "",
+    csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         cases.add_note(u.db, u.viewer, case_id, text)
@@ -384,7 +395,10 @@ def case_note(
 
 @router.post("/cases/{case_id}/assign")
 def case_assign(
-    request: Request, case_id: CaseId, assignee: Annotated[str, Form()] = "", csrf_token: Csrf = ""
+    request: Request,
+    case_id: CaseId,
+    assignee: Annotated[Clean, Form(max_length=255)] = "",
+    csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
         cases.assign(u.db, u.viewer, case_id, assignee)
@@ -395,8 +409,8 @@ def case_assign(
 def case_intervention(
     request: Request,
     case_id: CaseId,
-    code: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
+    code: Annotated[Clean, Form(max_length=80)] = "",
+    reason: Annotated[CleanText, Form(max_length=2000)] = "",
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
@@ -405,7 +419,7 @@ def case_intervention(
 
 
 @router.get("/people", response_class=HTMLResponse)
-def people_list(request: Request, q: str = "") -> Response:
+def people_list(request: Request, q: Annotated[Clean, Query(max_length=255)] = "") -> Response:
     with unit(request) as u:
         found = people.search(u.db, u.viewer, q)
         return render(
@@ -417,14 +431,14 @@ def people_list(request: Request, q: str = "") -> Response:
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
-def person(request: Request, person_id: str) -> Response:
+def person(request: Request, person_id: Id) -> Response:
     with unit(request) as u:
         page = people.show(u.db, u.viewer, person_id)
         return render(request, "person.html", u.who, {"p": page, "title": page.person.label})
 
 
 @router.get("/people/{person_id}/access", response_class=HTMLResponse)
-def access_report(request: Request, person_id: str) -> Response:
+def access_report(request: Request, person_id: Id) -> Response:
     with unit(request) as u:
         who, entries = people.access_record(u.db, u.viewer, person_id)
         return render(
@@ -463,11 +477,11 @@ def catalogue(request: Request) -> Response:
 @router.post("/interventions")
 def catalogue_edit(
     request: Request,
-    code: Annotated[str, Form()],
-    population: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    description: Annotated[str, Form()] = "",
-    active: Annotated[str, Form()] = "",
+    code: Annotated[Clean, Form(max_length=80)],
+    population: Annotated[Clean, Form(max_length=20)],
+    name: Annotated[Clean, Form(max_length=255)],
+    description: Annotated[CleanText, Form(max_length=2000)] = "",
+    active: Annotated[Clean, Form(max_length=10)] = "",
     csrf_token: Csrf = "",
 ) -> Response:
     with unit(request, csrf=csrf_token) as u:
@@ -486,7 +500,7 @@ def catalogue_edit(
 @router.get("/audit-log", response_class=HTMLResponse)
 def audit_log(
     request: Request,
-    person_id: str = "",
+    person_id: Annotated[Clean, Query(max_length=255)] = "",
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     with unit(request) as u:

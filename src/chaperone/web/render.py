@@ -64,8 +64,26 @@ def render(
     return HTMLResponse(page, status_code=status)
 
 
-def render_error(request: Request, status: int, message: str) -> HTMLResponse:
-    """An error page (no user details: it may be shown before sign-in)."""
+def render_error(
+    request: Request, status: int, message: str, who: SignedIn | None = None
+) -> HTMLResponse:
+    """An error page, with the site's navigation when someone is signed in."""
     return render(
-        request, "error.html", None, {"status": status, "message": message}, status=status
+        request,
+        "error.html",
+        who,
+        {"status": status, "message": message, "title": _ERROR_TITLES.get(status, "Error")},
+        status=status,
     )
+
+
+_ERROR_TITLES = {
+    400: "That did not work",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "That did not work",
+    413: "Too large",
+    422: "That did not work",
+    429: "Too many attempts",
+}

@@ -3,12 +3,66 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-Text = Annotated[str, Field(max_length=2000)]
-Id = Annotated[str, Field(min_length=1, max_length=255)]
+from chaperone.directory.records import id_problem
+
+# The one definition of what text the web accepts, used by the API's documents and by the
+# pages' forms, queries and addresses alike: no NUL, no lone surrogate (neither can be
+# stored or encoded), no control character but the line breaks and tabs of multi-line
+# text, and a length limit on every value. Ids follow the roster's id grammar.
+LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _printable(value: str, *, lines: bool) -> str:
+    for c in value:
+        if unicodedata.category(c) in ("Cc", "Cs") and not (lines and c in LINE_BREAKS):
+            raise ValueError("text may not hold control characters, NUL or lone surrogates")
+    return value
+
+
+def one_line(value: str) -> str:
+    """Refuses control characters (NUL among them) and lone surrogates."""
+    return _printable(value, lines=False)
+
+
+def many_lines(value: str) -> str:
+    """As one_line, but tabs and line breaks are allowed."""
+    return _printable(value, lines=True)
+
+
+def district_id(value: str) -> str:
+    """An id by the roster's grammar (see chaperone.directory.records.id_problem)."""
+    problem = id_problem(value)
+    if problem:
+        raise ValueError(f"the id {problem}")
+    return value
+
+
+# What JSON Schema says of the same rules, so generated clients and fuzzers know them.
+PRINTABLE = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+ONE_LINE = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+_NOT_IN_ID = r"/\\\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+_NOT_AT_ENDS = r"/\\\s\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+ID_PATTERN = rf"^[^{_NOT_AT_ENDS}]([^{_NOT_IN_ID}]*[^{_NOT_AT_ENDS}])?$"
+
+Clean = Annotated[str, StringConstraints(pattern=ONE_LINE), AfterValidator(one_line)]
+"""One line of text: give it a length with Field, Query or Form(max_length=...)."""
+CleanText = Annotated[str, StringConstraints(pattern=PRINTABLE), AfterValidator(many_lines)]
+"""Text that may span lines: give it a length too."""
+Line = Annotated[Clean, Field(max_length=255)]
+Text = Annotated[CleanText, Field(max_length=2000)]
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=ID_PATTERN),
+    AfterValidator(district_id),
+]
+"""A person, org or finding id (the roster's id grammar)."""
+
+
 Population = Literal["staff", "student", "parent", "vendor", "volunteer", "contractor"]
 
 
@@ -30,8 +84,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class Credentials(BaseModel):
-    username: Annotated[str, Field(max_length=255)]
-    password: Annotated[str, Field(max_length=1024)]
+    username: Annotated[Clean, Field(max_length=255)]
+    password: Annotated[CleanText, Field(max_length=1024)]
 
 
 class Me(BaseModel):
@@ -97,13 +151,13 @@ class Changed(BaseModel):
 
 
 class RevealIn(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[CleanText, Field(min_length=1, max_length=500)]
 
 
 class CaseIn(BaseModel):
     finding_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
-    title: Annotated[str, Field(max_length=255)] = ""
-    subject_person_id: Annotated[str, Field(max_length=255)] = ""
+    title: Annotated[Clean, Field(max_length=255)] = ""
+    subject_person_id: Annotated[Clean, Field(max_length=255)] = ""
 
 
 class CaseEventOut(BaseModel):
@@ -140,16 +194,16 @@ class TransitionIn(BaseModel):
 
 
 class NoteIn(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    text: Annotated[CleanText, Field(min_length=1, max_length=5000)]
 
 
 class AssignIn(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=255)]
+    username: Annotated[Clean, Field(min_length=1, max_length=255)]
 
 
 class InterventionIn(BaseModel):
-    code: Annotated[str, Field(min_length=1, max_length=80)]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    code: Annotated[Clean, Field(min_length=1, max_length=80)]
+    reason: Annotated[CleanText, Field(min_length=1, max_length=2000)]
 
 
 class InterventionOut(BaseModel):
@@ -162,7 +216,7 @@ class InterventionOut(BaseModel):
 
 class InterventionEdit(BaseModel):
     population: Literal["student", "staff"]
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Annotated[Clean, Field(min_length=1, max_length=255)]
     description: Text = ""
     active: bool = True
 
@@ -255,13 +309,13 @@ class CampaignIn(BaseModel):
     """A new campaign: populations default to all six, schools to the whole district,
     opens_on to today, the policy version to the one in force when it opens."""
 
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Annotated[Clean, Field(min_length=1, max_length=255)]
     due_on: dt.date
     opens_on: dt.date | None = None
     populations: Annotated[list[Population], Field(max_length=6)] = []
     schools: Annotated[list[Id], Field(max_length=500)] = []
-    policy: Annotated[str, Field(min_length=1, max_length=80)] = "9052"
-    policy_version: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    policy: Annotated[Clean, Field(min_length=1, max_length=80)] = "9052"
+    policy_version: Annotated[Clean, Field(min_length=1, max_length=40)] | None = None
 
 
 class OutstandingOut(BaseModel):

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaperone.common.addresses import checked_email, normalize_phone
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import InputError, Problem
 from chaperone.directory.importers.bundle import Bundle
-from chaperone.common.addresses import checked_email, normalize_phone
-from chaperone.directory.records import Batch, OrgRecord, PersonRecord, oversized
+from chaperone.directory.records import Batch, OrgRecord, PersonRecord, bad_ids, oversized
 
 ROLE_POPULATIONS = {
     **dict.fromkeys(
@@ -216,6 +216,8 @@ class OneRosterImporter:
         for reason in oversized(
             sourcedId=uid, givenName=row.get("givenName"), familyName=row.get("familyName")
         ):
+            self._problem("users.csv", row.line, reason)
+        for reason in bad_ids(sourcedId=uid):
             self._problem("users.csv", row.line, reason)
         accounts = self._accounts(row)
         org_ids = self._org_ids(user, orgs)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chaperone.common.addresses import checked_email, normalize_phone
 from chaperone.common.csvfile import CsvTable, Row
 from chaperone.common.problems import Problem
-from chaperone.common.addresses import checked_email, normalize_phone
 from chaperone.directory.populations import POPULATIONS
-from chaperone.directory.records import Batch, PersonRecord, oversized
+from chaperone.directory.records import Batch, PersonRecord, bad_ids, oversized
 
 COLUMNS = ("person_id", "population", "given_name", "family_name", "org_ids", "email", "phone")
 
@@ -57,6 +57,8 @@ class PeopleImporter:
             given_name=row.get("given_name"),
             family_name=row.get("family_name"),
         ):
+            self._problem(row, reason)
+        for reason in bad_ids(person_id=person_id):
             self._problem(row, reason)
         accounts = self._accounts(row)
         if len(self.batch.problems) > before:
