@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from chaperone.exceptions.service import Grant
 from chaperone.gateway.decide import Decider, Decision
 from chaperone.judge.facts import record_facts
+from chaperone.judge.rules import RuleWindow, rule_windows
 from chaperone.judge.world import World
 from chaperone.lake.schema import Record, stable_id
+from chaperone.policy.loader import parse
+from chaperone.policy.vocabulary import FIELDS
 from tests.audit.test_evaluators_agree import ADDRESSES, WINDOWS, worlds
 
 ACTIONS = st.sampled_from(["REJECT", "HOLD", "PREPEND", "WARN", "DUNNO"])
@@ -75,6 +78,55 @@ def test_a_remembered_decision_is_the_records_own(
     world: World, actions: list[str], monitor: bool
 ) -> None:
     decider = Decider(world, WINDOWS, dict(zip(RULE_IDS, actions, strict=True)), monitor=monitor)
+    for record in EVERY_RECORD:
+        decided = decider.decide_record(
+            record.sender, list(record.recipients), channel_type=record.channel_type,
+            platform=record.platform, now=record.occurred_at)
+        assert decided == judged_alone(decider, record), record
+
+
+def every_field_pack() -> list[RuleWindow]:
+    """A pack with one rule per vocabulary field, each telling records apart by it: the
+    remembered decisions must notice every field a rule reads, whichever it is."""
+    rules = []
+    for n, (name, spec) in enumerate(sorted(FIELDS.items())):
+        if spec.type is bool:
+            when = f"{{field: {name}, op: is_true}}"
+        elif spec.type is int:
+            when = f"{{field: {name}, op: gte, value: {2 if 'count' in name else 12}}}"
+        elif spec.nullable:
+            when = f"{{field: {name}, op: is_null}}"
+        else:
+            value = spec.choices[len(spec.choices) // 2] if spec.choices else "email"
+            when = f"{{field: {name}, op: eq, value: {value}}}"
+        rules.append(f"""  - id: field-{n}
+    title: Reads {name}
+    citation: 9052 §A
+    severity: low
+    explanation: reads {name}.
+    when: {when}""")
+    text = f"""policy: "9052"
+title: Every field
+version: "2026.9"
+adopted_on: 2026-01-01
+effective_on: 2017-06-14
+sections:
+  - {{id: A, title: Purpose, text: All communication must use district accounts.}}
+rules:
+{chr(10).join(rules)}
+"""
+    return rule_windows([parse(text, source="fields.yaml")])
+
+
+FIELD_WINDOWS = every_field_pack()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(world=worlds_with_exceptions(), first=st.integers(0, len(FIELD_WINDOWS) - 1))
+def test_a_rule_on_any_field_is_remembered_by_that_field(world: World, first: int) -> None:
+    windows = FIELD_WINDOWS[first:] + FIELD_WINDOWS[:first]  # each field's rule leads in turn
+    decider = Decider(world, windows, {w.rule.id: "REJECT" for w in windows})
     for record in EVERY_RECORD:
         decided = decider.decide_record(
             record.sender, list(record.recipients), channel_type=record.channel_type,

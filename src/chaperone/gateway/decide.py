@@ -10,7 +10,13 @@ from typing import Any
 from chaperone.common.addresses import normalize_email
 from chaperone.gateway.protocol import DUNNO, PolicyRequest
 from chaperone.judge import approval
-from chaperone.judge.facts import FactRow, FactsIndex, record_facts, record_parties
+from chaperone.judge.facts import (
+    FactRow,
+    FactsIndex,
+    record_level,
+    record_parties,
+    subject_level,
+)
 from chaperone.judge.rules import RuleWindow, fields_read
 from chaperone.judge.world import World
 
@@ -154,29 +160,29 @@ class Decider:
 
     def _judge(self, record: dict[str, Any]) -> Decision:
         """The decision of the record's kind, judged once per kind."""
-        found = record_parties(record, self.index)
-        if not found[0]:
+        parties, reached = record_parties(record, self.index)
+        if not parties:
             return NO_OPINION
-        rows = record_facts(record, self.inputs, self.index, found)
-        if not self._excepted_people.isdisjoint(found[0]):
-            return self.judge_facts(rows)
-        kind = self.kind(rows)
+        shared = record_level(record, self.index, parties, reached)
+        subjects = subject_level(parties)
+        if not self._excepted_people.isdisjoint(parties):
+            return self.judge_facts([{**shared, **subject} for subject in subjects])
+        kind = self.kind(shared, subjects)
         decision = self._kinds.get(kind)
         if decision is None:
-            decision = self.judge_facts(rows)
+            decision = self.judge_facts([{**shared, **subject} for subject in subjects])
             if len(self._kinds) >= MAX_KINDS:
                 self._kinds.clear()
             self._kinds[kind] = decision
         return decision
 
-    def kind(self, rows: list[FactRow]) -> tuple[Any, ...]:
-        """What the rules and the answer's text read of these facts rows: the record's
+    def kind(self, shared: FactRow, subjects: list[FactRow]) -> tuple[Any, ...]:
+        """What the rules and the answer's text read of a record's facts: its shared
         fields once, and each party's subject fields (as a sorted multiset: who is who
         is not read)."""
-        first = rows[0]
         return (
-            tuple(first[f] for f in self._record_fields),
-            tuple(sorted(tuple(row[f] for f in self._subject_fields) for row in rows)),
+            tuple(shared[f] for f in self._record_fields),
+            tuple(sorted(tuple(row[f] for f in self._subject_fields) for row in subjects)),
         )
 
     def judge_facts(self, rows: list[FactRow]) -> Decision:

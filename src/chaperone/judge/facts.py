@@ -357,25 +357,31 @@ def record_facts(
     found, reached = parties or record_parties(record, index)
     if not found:
         return []
-    shared = _record_level(record, index, found, reached)
+    shared = record_level(record, index, found, reached)
+    return [{**shared, **subject} for subject in subject_level(found)]
+
+
+def subject_level(parties: Parties) -> list[FactRow]:
+    """The ``subject.*`` facts of each party person (with ``subject_id``), by person id."""
     return [
         {
-            **shared,
             "subject_id": person_id,
             "subject.population": population,
             "subject.is_sender": sender,
             "subject.account_district_owned": owned,
         }
-        for person_id, (population, sender, owned) in sorted(found.items())
+        for person_id, (population, sender, owned) in sorted(parties.items())
     ]
 
 
-def _record_level(
+def record_level(
     record: Mapping[str, Any],
     index: FactsIndex,
     parties: Parties,
     reached: list[Reach],
 ) -> FactRow:
+    """The facts every facts row of a record shares (``record.*``, ``platform.*``, the
+    local date and the members)."""
     inputs = index.inputs
     staff = students = parents = 0
     staff_owned = student_owned = True
