@@ -43,7 +43,7 @@ def name_of(web: Web, person_id: str) -> str:
     with web.app.state.store.transaction() as session:
         person = session.scalar(select(Person).where(Person.person_id == person_id))
         assert person is not None
-        return person.display_name
+        return str(person.display_name)
 
 
 def people_of(web: Web, finding_id: str) -> list[str]:
@@ -259,7 +259,7 @@ def _guardian_of_both_schools(web: Web, world: World) -> str:
         )
         guardian = session.get(Person, guardian_pk)
         assert guardian is not None
-        return guardian.person_id
+        return str(guardian.person_id)
 
 
 def _viewed_by(admin: Web, person_id: str, username: str) -> bool:
