@@ -14,7 +14,7 @@ import re
 from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
-from chaperone.ingest.addresses import normalized_addresses
+from chaperone.ingest.addresses import address_defects, normalized_addresses
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.headers import read_headers
 from chaperone.ingest.mime import Limits, Structure, TooComplex, header_block, scan
@@ -54,7 +54,36 @@ def read_message(
 
     The envelope's date (``envelope_date``, or the date of the mbox ``From `` line
     ``envelope_line``, read only then) stands in when the Date header does not.
+    Whatever the message's shape, this returns: a message the reader itself fails on
+    (a bug, a limit of the standard library) is quarantined with what went wrong, so
+    one message never stops a mailbox.
     """
+    try:
+        return _read_message(
+            data,
+            context=context,
+            kind=kind,
+            ref=ref,
+            mailbox=mailbox,
+            envelope_date=envelope_date,
+            envelope_line=envelope_line,
+        )
+    except (RecursionError, MemoryError) as exc:
+        return _rejected(ref, f"too complex to read ({type(exc).__name__})", data)
+    except Exception as exc:  # any failure of one message is that message's alone
+        return _rejected(ref, f"could not be read ({type(exc).__name__}: {exc})"[:500], data)
+
+
+def _read_message(
+    data: bytes,
+    *,
+    context: IngestContext,
+    kind: str,
+    ref: str,
+    mailbox: bool,
+    envelope_date: dt.datetime | None,
+    envelope_line: bytes,
+) -> Item:
     refusal = _refusal(data, context)
     if refusal is not None:
         return _rejected(ref, refusal, data)
@@ -63,7 +92,7 @@ def read_message(
     headers: dict[str, list[str]] = {}
     for name, value in fields:
         headers.setdefault(name.lower(), []).append(value)
-    sender = _sender(headers)
+    sender = _sender(headers, defects)
     if sender is None:
         reason = "not an e-mail message (no headers)" if not headers else "no sender (From)"
         return _rejected(ref, reason, data)
@@ -75,7 +104,7 @@ def read_message(
     except TooComplex as exc:
         return _rejected(ref, str(exc), data)
     names = RECIPIENT_HEADERS + (MAILBOX_HEADERS if mailbox else ())
-    recipients = _addresses(headers, names)
+    recipients = _addresses(headers, names, defects)
     message_id = clean_message_id(utf8(_first(headers, "message-id") or ""))
     subject = _subject(_first(headers, "subject"))
     body_digest = "" if message_id else hashlib.sha256(data[body_start:]).hexdigest()
@@ -117,18 +146,23 @@ def _first(headers: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _addresses(headers: dict[str, list[str]], names: tuple[str, ...]) -> tuple[str, ...]:
+def _addresses(
+    headers: dict[str, list[str]], names: tuple[str, ...], defects: list[str]
+) -> tuple[str, ...]:
     values: list[str] = []
     for name in names:
         found = headers.get(name)
         if found:
             values += found
-    return normalized_addresses(tuple(values)) if values else ()
+    if not values:
+        return ()
+    defects += address_defects(tuple(values))
+    return normalized_addresses(tuple(values))
 
 
-def _sender(headers: dict[str, list[str]]) -> str | None:
+def _sender(headers: dict[str, list[str]], defects: list[str]) -> str | None:
     for name in ("from", "sender", "return-path"):
-        found = _addresses(headers, (name,))
+        found = _addresses(headers, (name,), defects)
         if found:
             return found[0]
     return None

@@ -109,6 +109,9 @@ def _one(
     except InputError as exc:
         report.status, report.error = "failed", "; ".join(str(p) for p in exc.problems)
         return report
+    except Exception as exc:  # one unreadable source never stops the sources after it
+        report.status, report.error = "failed", _unreadable(exc, report)
+        return report
     finally:
         writer.close()
     manifest.record(
@@ -126,6 +129,17 @@ def _one(
         },
     )
     return report
+
+
+def _unreadable(exc: Exception, report: SourceReport) -> str:
+    """The one line a source that failed part-way gets: what went wrong, what was kept."""
+    reason = f"could not be read ({type(exc).__name__}: {exc})"[:500]
+    if report.read:
+        reason += (
+            f"; the {report.read} items read before it are kept and counted, and the"
+            " source is read again by the next run (nothing is stored twice)"
+        )
+    return reason
 
 
 def _load(
