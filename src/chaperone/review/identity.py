@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from chaperone.cases import pseudonyms
 from chaperone.cases.scope import Viewer, people_filter
@@ -90,7 +90,11 @@ class Identities:
         for chunk in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK)):
             found = {
                 p.person_id: p
-                for p in self.session.scalars(select(Person).where(Person.person_id.in_(chunk)))
+                for p in self.session.scalars(
+                    select(Person)
+                    .where(Person.person_id.in_(chunk))
+                    .options(selectinload(Person.orgs))  # schools go with a label
+                )
             }
             for person_id in chunk:
                 self._people[person_id] = found.get(person_id)
