@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from chaperone.cases import pseudonyms
 from chaperone.store.models import Finding, GuardianLink, Person, Reveal
-from tests.web.site import Web, World
+from chaperone.users.roles import allows
+from tests.web.site import Web, World, new_campaign
 
 pytestmark = pytest.mark.store  # run again on PostgreSQL by make test
 
@@ -296,3 +297,29 @@ def test_a_guardians_page_shows_linked_children_as_the_role_and_scope_allow_and_
     assert detail["students_elsewhere"] == elsewhere
     if elsewhere:
         assert f"{elsewhere} more outside your schools" in page
+
+
+def test_no_page_or_api_answer_gives_an_auditor_a_name_or_a_district_id(
+    web: Callable[[str | None], Web], world: World
+) -> None:
+    from tests.web.test_authorization import ROUTES, _fill, _ids
+
+    admin, auditor = web("admin"), web("auditor")
+    campaign = str(new_campaign(admin))
+    admin.client.get(f"/people/{world.student_a}")  # something about them in the log
+    secret: set[str] = set()
+    for school in ("A", "B"):
+        real = _ids(admin, world, school)
+        shown = _ids(admin, world, school, "auditor") | {"campaign": campaign}
+        for person in (real["person"], real["guardian"], *people_of(admin, real["finding"])):
+            secret |= {person, name_of(admin, person)}
+        for route in ROUTES:
+            if route.method != "GET" or not all(
+                allows("auditor", p) for p in (route.permission, route.also) if p is not None
+            ):
+                continue
+            path = str(_fill(route.path, shown))
+            answer = auditor.client.get(path)
+            assert _status(answer) == 200, path
+            leaked = sorted(s for s in secret if s in answer.text)
+            assert leaked == [], f"{path} shows {leaked}"
