@@ -4,7 +4,13 @@ Version comes from ``manifest.csv`` (``oneroster.version``) or, when the manifes
 does not say, from the presence of ``roles.csv`` (1.2). Columns are read by header
 name; vendor ``metadata.*`` and ``ext_*`` columns are ignored. Only what Policy
 9052 needs is kept: names, population, orgs, grade level, accounts and family
-links. ``password``, user profiles and demographics are never read.
+links. ``password``, user profiles, demographics and ``middleName`` are never read.
+
+A bad *required* value (an id, a role, an org reference, a name, an e-mail) is a
+problem that refuses the import (``--skip-bad-rows`` skips its row); a bad *optional*
+value (``phone``, ``sms``, the grade) is dropped from its row with a warning naming
+file, line and value, and the row is imported without it: one unparseable phone
+number never keeps a district's roster out.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ _ROLES_BY_FOLDED = {role.casefold(): role for role in ROLE_POPULATIONS}
 ORG_TYPES = ("district", "school", "department", "local", "state", "national")
 STATUSES = {"": True, "active": True, "tobedeleted": False}
 SUPPORTED_VERSIONS = ("1.1", "1.2")
+GRADE_LIMIT = 20  # the store's grade column; OneRoster's CEDS codes are two characters
 
 ORG_COLUMNS = ("sourcedId", "name", "type")
 USER_COLUMNS = {
@@ -225,8 +232,7 @@ class OneRosterImporter:
             self.batch.kept.add(uid)
             return None
         population = ROLE_POPULATIONS[role]
-        grades = _split(row.get("grades"))
-        grade = grades[0] if grades and population == "student" else None
+        grade = self._grade(row) if population == "student" else None
         return PersonRecord(
             person_id=uid,
             population=population,
@@ -275,8 +281,23 @@ class OneRosterImporter:
                 try:
                     accounts.add(("phone", normalize_phone(row.get(column), self.region)))
                 except ValueError as exc:
-                    self._problem("users.csv", row.line, f"{exc} in {column}")
+                    self._dropped(row, f"{exc} in {column}")
         return tuple(sorted(accounts))
+
+    def _grade(self, row: Row) -> str | None:
+        """The grade level (the first of ``grades``); a value no grade can be is dropped."""
+        grades = _split(row.get("grades"))
+        if not grades:
+            return None
+        grade = grades[0]
+        if len(grade) > GRADE_LIMIT or not grade.isprintable():
+            self._dropped(row, f'invalid grade "{grade[:40]}" in grades')
+            return None
+        return grade
+
+    def _dropped(self, row: Row, reason: str) -> None:
+        """An optional value left out of its row: a warning, and the row goes on."""
+        self.batch.warnings.append(Problem("users.csv", row.line, f"{reason}; dropped"))
 
     def _links(self, users: dict[str, _User], people: dict[str, PersonRecord]) -> None:
         for uid, user in users.items():
