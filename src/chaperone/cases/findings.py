@@ -14,7 +14,7 @@ from chaperone.cases.scope import Viewer, cases_filter, findings_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.policy import service as policy_service
 from chaperone.review import reveals
-from chaperone.review.identity import Identities, mask
+from chaperone.review.identity import Identities
 from chaperone.store.models import Case, CaseFinding, Finding, FindingReview, utcnow
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
@@ -169,9 +169,6 @@ class FindingView:
     clause_text: str
     case_ids: list[int] = field(default_factory=list)
     revealed: bool = False
-
-
-mask_address = mask  # the one masking rule lives with the identity service
 
 
 def _party(labels: Identities, person_id: str) -> Party:
