@@ -55,7 +55,9 @@ def test_the_builtin_pack_is_board_policy_9052() -> None:
         "C.2",
         "D",
     ]
-    assert {r.id for r in pack.enabled_rules} == {"9052-A-platform", "9052-A-direct"}
+    assert {r.id for r in pack.enabled_rules} == {"9052-A-platform", "9052-A-direct",
+                                                  "9052-A-family"}
+    assert [r.id for r in pack.enabled_rules if r.spec.effect == "exempt"] == ["9052-A-family"]
     assert all(r.spec.citation.startswith("9052 §") for r in pack.rules)
     assert set(spec.definitions["electronic_communication"].includes) >= {
         "email",

@@ -73,8 +73,9 @@ def run(
         if memory_limit:
             db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")
-        guardians = "record.guardian_copied" in fields_read(windows)
-        for name, table in tables(inputs, guardians=guardians).items():
+        read = fields_read(windows)
+        guardians, family = "record.guardian_copied" in read, "subject.family" in read
+        for name, table in tables(inputs, guardians=guardians, family=family).items():
             db.register(name, table)
         records_view(db, layout, since, until)
         query = audit_query(BACKENDS["duckdb"], inputs.timezone, windows, since, until)

@@ -54,8 +54,9 @@ def run(
     spark = session(master)
     # The files are listed here and read by the job: no compaction swaps them meanwhile.
     with layout.reading(), tempfile.TemporaryDirectory(prefix="chaperone-spark-") as folder:
-        guardians = "record.guardian_copied" in fields_read(windows)
-        for name, table in tables(inputs, guardians=guardians).items():
+        read = fields_read(windows)
+        guardians, family = "record.guardian_copied" in read, "subject.family" in read
+        for name, table in tables(inputs, guardians=guardians, family=family).items():
             path = Path(folder, f"{name}.parquet")
             pq.write_table(table, path)
             spark.read.parquet(str(path)).createOrReplaceTempView(name)

@@ -164,7 +164,7 @@ class Decider:
         if not parties:
             return NO_OPINION
         shared = record_level(record, self.index, parties, reached)
-        subjects = subject_level(parties)
+        subjects = subject_level(parties, self.index)
         if not self._excepted_people.isdisjoint(parties):
             return self.judge_facts([{**shared, **subject} for subject in subjects])
         kind = self.kind(shared, subjects)

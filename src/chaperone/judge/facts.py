@@ -19,7 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from chaperone.judge import approval
-from chaperone.judge.world import Party, World
+from chaperone.judge.world import PARTY_POPULATIONS, Party, World
 
 # ``record_key`` identifies a record within one query: each engine's ``records`` view
 # provides it (DuckDB: the file and row position, a number; Spark: ``record_id``), so
@@ -77,6 +77,24 @@ copied AS (
 senders AS (
     SELECT DISTINCT address, person_key FROM accounts
 ),
+family_keys AS (
+    -- each guardian's children and their children's other guardians, by person key
+    SELECT g.person_key AS guardian_key, r.person_key AS relative_key
+    FROM family AS f JOIN people AS g ON g.person_id = f.guardian_id
+    JOIN people AS r ON r.person_id = f.relative_id
+),
+kin AS (
+    -- a guardian party whose every other staff, student or parent party is family
+    SELECT s.record_key, s.person_key AS subject_key,
+           count(*) FILTER (WHERE fk.relative_key IS NULL) = 0 AS family
+    FROM resolved AS s
+    JOIN resolved AS o ON o.record_key = s.record_key AND o.person_key <> s.person_key
+        AND o.population IN ('staff', 'student', 'parent')
+    LEFT JOIN family_keys AS fk ON fk.guardian_key = s.person_key
+        AND fk.relative_key = o.person_key
+    WHERE s.person_key IN (SELECT guardian_key FROM family_keys)
+    GROUP BY s.record_key, s.person_key
+),
 base AS (
     SELECT r.record_key, r.channel_type, r.sender, r.has_media,
            coalesce(r.platform, pr.matched_platform) AS platform, __LOCAL__ AS local_time,
@@ -109,11 +127,13 @@ SELECT b.record_key,
        __IN_WINDOW__ AS platform_in_window,
        s.population AS subject_population,
        sa.person_key IS NOT NULL AS subject_is_sender,
-       s.owned AS subject_account_district_owned
+       s.owned AS subject_account_district_owned,
+       coalesce(k.family, FALSE) AS subject_family
 FROM base AS b
 JOIN resolved AS s ON s.record_key = b.record_key
 LEFT JOIN platforms AS pl ON pl.platform_id = b.platform
 LEFT JOIN senders AS sa ON sa.address = b.sender AND sa.person_key = s.person_key
+LEFT JOIN kin AS k ON k.record_key = b.record_key AND k.subject_key = s.person_key
 """
 
 # The rows an audit returns: the facts rows that a rule matched (``hits``, which the
@@ -147,8 +167,9 @@ LEFT JOIN (
 # Work that only some fields need: the CTE left out (with its joins) when no rule reads
 # the field, and the facts column that then reads false.
 OPTIONAL = {
-    "record.guardian_copied": ("copied", "copied"),
-    "subject.is_sender": ("senders", "subject_is_sender"),
+    "record.guardian_copied": (("copied",), "copied"),
+    "subject.is_sender": (("senders",), "subject_is_sender"),
+    "subject.family": (("kin", "family_keys"), "subject_family"),
 }
 
 # The facts fields that building a finding's verdict reads (``judge.verdicts``), besides
@@ -213,9 +234,9 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
         return node
 
     query = tree.transform(substitute, copy=False)  # a tree of our own, parsed just now
-    for field, (cte, column) in OPTIONAL.items():
+    for field, (ctes, column) in OPTIONAL.items():
         if fields is not None and field not in fields:
-            query = _without(query, cte, column)
+            query = _without(query, ctes, column)
     assert isinstance(query, exp.Query)
     return query
 
@@ -274,14 +295,14 @@ def _parse(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def _without(query: exp.Expr, cte: str, column: str) -> exp.Expr:
-    """The facts without one CTE and its joins; ``column`` then reads false."""
+def _without(query: exp.Expr, ctes: tuple[str, ...], column: str) -> exp.Expr:
+    """The facts without some CTEs and their joins; ``column`` then reads false."""
 
     def prune(node: exp.Expr) -> exp.Expr | None:
-        if isinstance(node, exp.CTE) and node.alias == cte:
+        if isinstance(node, exp.CTE) and node.alias in ctes:
             return None
         if isinstance(node, exp.Join) and isinstance(node.this, exp.Table) \
-                and node.this.name == cte:
+                and node.this.name in ctes:
             return None
         if isinstance(node, exp.Alias) and node.alias == column:
             return exp.alias_(exp.false(), column)
@@ -315,6 +336,7 @@ class FactsIndex:
             for address, parties in (inputs.accounts.items() if eager else ())
         }
         self.guardian_ids = frozenset(g for g, _s in inputs.guardians) if eager else None
+        self.family = inputs.family()
 
     def of(self, address: str) -> Reach:
         """The persons an address reaches and the platform it names."""
@@ -358,20 +380,30 @@ def record_facts(
     if not found:
         return []
     shared = record_level(record, index, found, reached)
-    return [{**shared, **subject} for subject in subject_level(found)]
+    return [{**shared, **subject} for subject in subject_level(found, index)]
 
 
-def subject_level(parties: Parties) -> list[FactRow]:
+def subject_level(parties: Parties, index: FactsIndex) -> list[FactRow]:
     """The ``subject.*`` facts of each party person (with ``subject_id``), by person id."""
+    family = index.family
     return [
         {
             "subject_id": person_id,
             "subject.population": population,
             "subject.is_sender": sender,
             "subject.account_district_owned": owned,
+            "subject.family": person_id in family and _kin(person_id, parties, family),
         }
         for person_id, (population, sender, owned) in sorted(parties.items())
     ]
+
+
+def _kin(person_id: str, parties: Parties, family: dict[str, frozenset[str]]) -> bool:
+    """Whether every other staff, student or parent party is this guardian's family."""
+    relatives = family[person_id]
+    others = [p for p, (population, _s, _o) in parties.items()
+              if p != person_id and population in PARTY_POPULATIONS]
+    return bool(others) and all(p in relatives for p in others)
 
 
 def record_level(

@@ -2,8 +2,10 @@
 
 A rule applies to a facts row when the row's local date lies in its version's term,
 its subject condition holds (``policy.conditions.SUBJECTS``: the subject is staff, or
-sent the record) and its condition holds. ``RuleWindow.condition`` is that whole
-test as one condition tree, for SQL; ``RuleWindow.test`` is the same in Python.
+sent the record), its condition holds, and no exempting rule of its version (``effect:
+exempt``, such as 9052's family rule) holds for that row. ``RuleWindow.condition`` is
+that whole test as one condition tree, for SQL; ``RuleWindow.test`` is the same in
+Python. Exempting rules find nothing themselves: they are part of the others' trees.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaperone.judge.conditions import Predicate, to_python
-from chaperone.policy.conditions import SUBJECTS, All, Condition, fields_of
+from chaperone.policy.conditions import SUBJECTS, All, AnyOf, Condition, Not, fields_of
 from chaperone.policy.models import Pack, Rule
 
 
@@ -27,6 +29,7 @@ class RuleWindow:
     pack: Pack
     start: dt.date
     end: dt.date | None  # exclusive: the next version's effective date
+    exemptions: tuple[Rule, ...] = ()  # the version's enabled rules with effect: exempt
 
     @functools.cached_property
     def column(self) -> str:
@@ -37,8 +40,12 @@ class RuleWindow:
 
     @functools.cached_property
     def condition(self) -> Condition:
-        """The rule's subject and its condition, as one tree (the term is separate)."""
-        return All((SUBJECTS[self.rule.spec.subject], self.rule.condition))
+        """The rule's subject, its condition and its version's exemptions, as one tree
+        (the term is separate)."""
+        parts: list[Condition] = [SUBJECTS[self.rule.spec.subject], self.rule.condition]
+        if self.exemptions:
+            parts.append(Not(AnyOf(tuple(_whole(rule) for rule in self.exemptions))))
+        return All(tuple(parts))
 
     @functools.cached_property
     def test(self) -> Predicate:
@@ -61,10 +68,17 @@ def rule_windows(packs: list[Pack], *, policy: str = "9052") -> list[RuleWindow]
     windows = []
     for index, pack in enumerate(versions):
         end = versions[index + 1].spec.effective_on if index + 1 < len(versions) else None
+        exempt = tuple(r for r in pack.enabled_rules if r.spec.effect == "exempt")
         windows += [
-            RuleWindow(rule, pack, pack.spec.effective_on, end) for rule in pack.enabled_rules
+            RuleWindow(rule, pack, pack.spec.effective_on, end, exempt)
+            for rule in pack.enabled_rules if rule.spec.effect == "finding"
         ]
     return windows
+
+
+def _whole(rule: Rule) -> Condition:
+    """A rule's subject and condition as one tree."""
+    return All((SUBJECTS[rule.spec.subject], rule.condition))
 
 
 def fields_read(windows: list[RuleWindow]) -> set[str]:

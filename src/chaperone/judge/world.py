@@ -79,6 +79,18 @@ class World:
             for g in self.exceptions
         )
 
+    def family(self) -> dict[str, frozenset[str]]:
+        """Each guardian's family: their children and their children's other guardians."""
+        children: dict[str, set[str]] = defaultdict(set)
+        guardians: dict[str, set[str]] = defaultdict(set)
+        for guardian, child in self.guardians:
+            children[guardian].add(child)
+            guardians[child].add(guardian)
+        return {
+            guardian: frozenset(kids | {g for kid in kids for g in guardians[kid]} - {guardian})
+            for guardian, kids in children.items()
+        }
+
     def platform_of(self, address: str) -> str | None:
         """The platform whose identifiers name an address, if any."""
         found = self.platform_addresses.get(address)
@@ -158,8 +170,10 @@ def _platforms(inputs: World, view: RegistryView) -> None:
                 inputs.platform_addresses.setdefault(number, platform.id)
 
 
-def tables(inputs: World, *, guardians: bool = True) -> dict[str, pa.Table]:
-    """The inputs as Arrow tables for the SQL engines (``guardians`` empty unless asked for).
+def tables(inputs: World, *, guardians: bool = True, family: bool = True
+           ) -> dict[str, pa.Table]:
+    """The inputs as Arrow tables for the SQL engines (``guardians`` and ``family`` empty
+    unless asked for).
 
     ``accounts.person_key`` numbers the persons, for the engines to compare persons
     by a number rather than by their ids' text.
@@ -175,6 +189,8 @@ def tables(inputs: World, *, guardians: bool = True) -> dict[str, pa.Table]:
             population.append(party.population)
             owned.append(party.owned)
     links = list(zip(*inputs.guardians, strict=True)) if guardians and inputs.guardians else []
+    kin = [(g, r) for g, relatives in inputs.family().items() for r in sorted(relatives)] \
+        if family else []
     identifiers = [
         *((i, "address", p) for i, p in inputs.platform_addresses.items()),
         *((i, "domain", p) for i, p in inputs.platform_domains.items()),
@@ -190,6 +206,7 @@ def tables(inputs: World, *, guardians: bool = True) -> dict[str, pa.Table]:
         "guardians": _columns(
             ["guardian_id", "student_id"], links or ([], []), [pa.string(), pa.string()]
         ),
+        "family": _table(["guardian_id", "relative_id"], kin, [pa.string(), pa.string()]),
         "platform_ids": _table(
             ["identifier", "kind", "platform_id"], identifiers, [pa.string()] * 3
         ),

@@ -56,6 +56,7 @@ class RuleSpec(_Strict):
     citation: str
     severity: Literal["low", "medium", "high", "critical"]
     subject: Literal["staff", "sender"] = "staff"
+    effect: Literal["finding", "exempt"] = "finding"  # exempt: no finding of its version holds
     enabled: bool = True
     explanation: str | None = Field(default=None, min_length=1)  # a template (PLACEHOLDERS)
     when: Any

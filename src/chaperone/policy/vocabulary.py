@@ -63,6 +63,10 @@ FIELDS: dict[str, FieldSpec] = {
     "subject.account_district_owned": FieldSpec(
         bool, "the subject's own account in the record is district-owned"
     ),
+    "subject.family": FieldSpec(
+        bool, "the subject is a guardian and every other staff, student or parent party is "
+        "their child or another guardian of their child"
+    ),
 }
 
 COMBINATORS = ("all", "any", "not")
