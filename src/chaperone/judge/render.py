@@ -84,7 +84,11 @@ def render(verdict: Verdict, wording: Wording) -> str:
     if not PLACEHOLDER.search(template):
         template = "{subject} " + template.strip()
     values = _values(verdict, wording, section)
-    text = PLACEHOLDER.sub(lambda m: values[m.group(1)](), template.strip())
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))  # unknown (a pack stored before it was checked):
+        return value() if value else match.group(0)  # left as written
+
+    text = PLACEHOLDER.sub(fill, template.strip())
     text = re.sub(r"\s+([;,.])", r"\1", re.sub(r"\s{2,}", " ", text))
     if verdict.stopped:
         text = f"{text} {stopped_note(verdict.stopped)}"
