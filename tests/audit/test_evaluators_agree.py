@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaperone.audit import duckdb_engine, findings
-from chaperone.exceptions.service import Grant
+from chaperone.grants.service import Grant
 from chaperone.judge import approval
 from chaperone.judge.facts import FactsIndex, record_facts
 from chaperone.judge.records import matched_rows

@@ -9,7 +9,7 @@ import itertools
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chaperone.exceptions.service import Grant
+from chaperone.grants.service import Grant
 from chaperone.gateway.decide import Decider, Decision
 from chaperone.judge.facts import record_facts
 from chaperone.judge.rules import RuleWindow, rule_windows

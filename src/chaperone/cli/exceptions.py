@@ -10,7 +10,7 @@ from sqlalchemy import select
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
-from chaperone.exceptions import service
+from chaperone.grants import service
 from chaperone.store.models import PolicyException
 
 app = typer.Typer(

@@ -15,8 +15,8 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from chaperone.exceptions import service as exceptions
-from chaperone.exceptions.service import Grant
+from chaperone.grants import service as grants
+from chaperone.grants.service import Grant
 from chaperone.registry.models import Platform
 from chaperone.registry.service import RegistryView, require_current
 from chaperone.store.models import (
@@ -126,7 +126,7 @@ def load(session: Session, registry: RegistryView | None = None) -> World:
         party = Party(person_id, populations[person_id], is_owned)
         inputs.accounts.setdefault(address, []).append(party)
     inputs.guardians = _guardians(session)
-    inputs.exceptions = exceptions.active(session)
+    inputs.exceptions = grants.active(session)
     return inputs
 
 
