@@ -44,7 +44,7 @@ from chaperone.directory.importers.oneroster import OneRosterImporter
 from chaperone.directory.importers.people import PeopleImporter
 from chaperone.registry import service as registry
 from chaperone.settings import Settings
-from chaperone.store.db import Store, open_store
+from chaperone.store.db import Store, create_store
 
 
 class Sink(asyncio.Protocol):
@@ -139,7 +139,7 @@ def main() -> None:
         smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
     )
     (work / "home").mkdir(parents=True)
-    store = open_store(settings)
+    store = create_store(settings)
     print(f"chaperone campaign benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
           f"Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}")
     load(store, work / "district", args.students, args.staff)

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from chaperone.cli import main
 from chaperone.demo.district import SampleDistrict, generate
 from chaperone.settings import Settings
-from chaperone.store.db import Store, open_store
+from chaperone.store.db import Store, create_store
 
 
 def _shared() -> Path:
@@ -71,8 +71,8 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    """The test's store, migrated to head."""
-    opened = open_store(settings)
+    """The test's store, created as `chaperone init` creates it."""
+    opened = create_store(settings)
     yield opened
     opened.close()
 
@@ -87,15 +87,20 @@ class Result:
 
 
 class Cli:
-    """Runs `chaperone` in-process against the test's settings, like a user at a shell."""
+    """Runs `chaperone` in-process against the test's settings, like a user at a shell who
+    has run `chaperone init` (`init=False`: a home where nothing was created yet)."""
 
     def __init__(
         self,
         settings: Settings,
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
+        *,
+        init: bool = True,
     ) -> None:
         self.capsys = capsys
+        if init:
+            create_store(settings).close()
         monkeypatch.setenv("CHAPERONE_HOME", str(settings.home))
         monkeypatch.setenv("COLUMNS", "200")
         if settings.database_url:

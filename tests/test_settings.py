@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from chaperone.settings import Settings
-from chaperone.store.db import open_store
+from chaperone.store.db import create_store
 
 
 def test_home_comes_from_the_option_then_the_environment_then_the_default(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_postgresql_urls_use_psycopg_and_other_urls_are_refused() -> None:
 
 def test_the_sqlite_store_lives_in_the_data_folder(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
-    open_store(settings).close()
+    create_store(settings).close()
     assert (settings.home / "chaperone.db").is_file()
 
 

@@ -46,8 +46,7 @@ def stored(store: Store) -> dict[str, tuple[bool, str, str, str]]:
 
 def audit(store: Store, found: list[NewFinding], since: dt.date | None = None,
           until: dt.date | None = None) -> tuple[int, int, int]:
-    with store.transaction() as session:
-        saved = save(session, found, rule_ids=RULES, since=since, until=until)
+    saved = save(store, found, rule_ids=RULES, since=since, until=until)
     return saved.total, saved.added, saved.withdrawn
 
 

@@ -29,6 +29,9 @@ def big_mbox(path: Path, count: int) -> Path:
 def start(home: Path, source: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CHAPERONE_HOME": str(home), "CHAPERONE_INGEST_BATCH_SIZE": "150"}
     env.pop("CHAPERONE_DATABASE_URL", None)
+    if not (home / "chaperone.db").exists():
+        subprocess.run([sys.executable, "-c", RUN, "init"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     return subprocess.Popen([sys.executable, "-c", RUN, "ingest", "mbox", str(source),
                              "--format", "json"], env=env, stdout=subprocess.DEVNULL)
 

@@ -155,6 +155,9 @@ WORKERS_RUN = (
 def start(home: Path, source: Path, program: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CHAPERONE_HOME": str(home), "CHAPERONE_INGEST_BATCH_SIZE": "150"}
     env.pop("CHAPERONE_DATABASE_URL", None)
+    if not (home / "chaperone.db").exists():
+        subprocess.run([sys.executable, "-c", "from chaperone.cli import main; main()", "init"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
     return subprocess.Popen(
         [sys.executable, "-c", program, "ingest", "mbox", str(source), "--format", "json"],
         env=env,

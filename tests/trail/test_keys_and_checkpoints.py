@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from chaperone.common.problems import ChaperoneError
 from chaperone.settings import Settings
-from chaperone.store.db import Store, open_store
+from chaperone.store.db import Store, create_store
 from chaperone.trail import service as trail
 from tests.conftest import Cli
 from tests.trail.test_tamper import fill, truncate
@@ -48,7 +48,7 @@ def test_the_key_file_setting_and_variable(tmp_path: Path, database_url: str | N
     if database_url:
         env["CHAPERONE_DATABASE_URL"] = database_url
     settings = Settings.from_environment(env, home=tmp_path / "home")
-    store = open_store(settings)
+    store = create_store(settings)
     fill(store)
     store.close()
     assert (tmp_path / "keys" / "log.key").is_file()

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, create_engine, select, text
 from chaperone.acknowledge import campaigns, tokens
 from chaperone.demo import flow
 from chaperone.settings import Settings
-from chaperone.store.db import open_store
+from chaperone.store.db import create_store
 from chaperone.store.models import Finding, Notice, Org, Person, PersonOrg
 from chaperone.users.service import create_user
 from chaperone.web.app import create_app
@@ -67,7 +67,7 @@ def _only_at(session: object, finding_school: str, other: str) -> str:
 def build(home: Path, database_url: str | None = None) -> World:
     """Run the demo into HOME (and the database, when given), add one user per role."""
     settings = Settings(home=home, database_url=database_url)
-    store = open_store(settings)
+    store = create_store(settings)
     flow.run(settings, store, seed=5, students=150, staff=24, records=3000, say=lambda _m: None)
     with store.transaction() as session:
         counts: dict[str, int] = {}

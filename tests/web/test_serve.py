@@ -24,10 +24,10 @@ def test_serve_answers_on_its_port(tmp_path: Path, workers: str) -> None:
     port = _free_port()
     env = {**os.environ, "CHAPERONE_HOME": str(tmp_path / "home")}
     env.pop("CHAPERONE_DATABASE_URL", None)
+    run = [sys.executable, "-c", "from chaperone.cli import main; main()"]
+    subprocess.run([*run, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
     command = [
-        sys.executable,
-        "-c",
-        "from chaperone.cli import main; main()",
+        *run,
         "serve",
         "--port",
         str(port),

@@ -15,6 +15,7 @@ from chaperone.judge.rules import RuleWindow
 from chaperone.judge.verdicts import Verdict
 from chaperone.judge.world import World
 from chaperone.lake.schema import stable_id
+from chaperone.store.db import Store
 from chaperone.store.models import Finding, utcnow
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ STORED = (
     "subject_person_id",
     "school",
 )
-BATCH = 5000  # findings per statement when saving
+BATCH = 2000  # findings per statement and per transaction when saving
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Saved:
 
 
 def save(
-    session: Session,
+    store: Store,
     findings: list[NewFinding],
     *,
     rule_ids: set[str],
@@ -151,32 +152,46 @@ def save(
     """Upsert findings by id; withdraw active ones of these rules in the window not found now.
 
     Written in bulk (one statement per batch of rows, no object per finding): an
-    audit of a large lake saves hundreds of thousands of findings.
+    audit of a large lake saves hundreds of thousands of findings. Each batch is its own
+    short transaction, so the web app's writes (every view is in the audit log) take turns
+    with the audit's instead of waiting for all of it.
     """
     now = utcnow()
-    known = set(session.scalars(select(Finding.finding_id)))
-    added = [_values(f) | {"first_seen_at": now, "last_seen_at": now}
-             for f in findings if f.finding_id not in known]
-    again = [_values(f) | {"last_seen_at": now} for f in findings if f.finding_id in known]
-    table = cast(Table, Finding.__table__)
-    for batch in _batches(added):
-        session.execute(insert(table), batch)
-    by_id = update(table).where(table.c.finding_id == bindparam("found_id"))
-    for batch in _batches(again):
-        session.execute(by_id, [{**values, "found_id": values["finding_id"]} for values in batch])
+    added = 0
+    for batch in _batches(findings):
+        with store.transaction() as session:
+            added += _upsert(session, batch, now)
     current = {f.finding_id for f in findings}
     held = select(Finding.finding_id).where(Finding.active, Finding.rule_id.in_(sorted(rule_ids)))
     if since is not None:
         held = held.where(Finding.local_date >= since)
     if until is not None:
         held = held.where(Finding.local_date <= until)
-    gone = [i for i in session.scalars(held) if i not in current]
-    for ids in _batches(gone, size=BATCH // 10):
-        session.execute(
-            update(Finding).where(Finding.finding_id.in_(ids)).values(active=False),
-            execution_options={"synchronize_session": False},
-        )
-    return Saved(len(findings), len(added), len(gone))
+    with store.transaction() as session:
+        gone = [i for i in session.scalars(held) if i not in current]
+    for ids in _batches(gone, size=BATCH // 4):
+        with store.transaction() as session:
+            session.execute(
+                update(Finding).where(Finding.finding_id.in_(ids)).values(active=False),
+                execution_options={"synchronize_session": False},
+            )
+    return Saved(len(findings), added, len(gone))
+
+
+def _upsert(session: Session, batch: list[NewFinding], now: dt.datetime) -> int:
+    """Insert the batch's new findings, refresh the known ones; how many were new."""
+    ids = [f.finding_id for f in batch]
+    known = set(session.scalars(select(Finding.finding_id).where(Finding.finding_id.in_(ids))))
+    added = [_values(f) | {"first_seen_at": now, "last_seen_at": now}
+             for f in batch if f.finding_id not in known]
+    again = [_values(f) | {"last_seen_at": now} for f in batch if f.finding_id in known]
+    table = cast(Table, Finding.__table__)
+    if added:
+        session.execute(insert(table), added)
+    if again:
+        by_id = update(table).where(table.c.finding_id == bindparam("found_id"))
+        session.execute(by_id, [{**values, "found_id": values["finding_id"]} for values in again])
+    return len(added)
 
 
 def _batches(items: list[T], size: int = BATCH) -> Iterator[list[T]]:

@@ -1,4 +1,9 @@
-"""One audit: inputs → engine → findings → store (or, for a dry run, only the counts)."""
+"""One audit: inputs → engine → findings → store (or, for a dry run, only the counts).
+
+The store is held only while it is read at the start and while findings are saved, in short
+transactions of a batch each (`findings.save`): on SQLite a write holds the one write lock,
+so an audit must never keep it for the minutes the engine runs, nor for a whole save.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from chaperone.audit import duckdb_engine, findings
 from chaperone.common.problems import ChaperoneError
 from chaperone.judge import world
@@ -24,6 +27,7 @@ from chaperone.lake.layout import LakeLayout
 from chaperone.policy import loader
 from chaperone.policy import service as policy
 from chaperone.registry.service import require_current
+from chaperone.store.db import Store
 from chaperone.store.models import AuditRun
 
 Engine = Callable[
@@ -60,7 +64,7 @@ class AuditSummary:
 
 
 def run(
-    session: Session,
+    store: Store,
     layout: LakeLayout,
     *,
     engine: str = "duckdb",
@@ -71,13 +75,16 @@ def run(
     spark_master: str = "local[*]",
     memory_limit: str | None = None,
 ) -> AuditSummary:
-    """Audit the lake; save findings unless this is a dry run (a draft pack implies one)."""
+    """Audit the lake; save findings unless this is a dry run (a draft pack implies one).
+    An audit stopped while saving leaves the batches saved so far; running it again completes
+    them (saving is idempotent) and records the run."""
     if engine not in ENGINES:
         raise ChaperoneError(f'unknown engine "{engine}" (duckdb or spark)')
-    packs = [loader.load_file(draft)] if draft else policy.versions(session)
-    windows = rule_windows(packs)
-    view = require_current(session)
-    audit_inputs = world.load(session, view)
+    with store.transaction() as session:
+        packs = [loader.load_file(draft)] if draft else policy.versions(session)
+        windows = rule_windows(packs)
+        view = require_current(session)
+        audit_inputs = world.load(session, view)
     rows = _engine(engine, spark_master, memory_limit)(layout, audit_inputs, windows, since, until)
     new = _stopped_at_gateway(layout, findings.build(windows, rows, audit_inputs))
     summary = AuditSummary(
@@ -92,11 +99,11 @@ def run(
     if summary.dry_run:
         return summary
     saved = findings.save(
-        session, new, rule_ids={w.rule.id for w in windows}, since=since, until=until
+        store, new, rule_ids={w.rule.id for w in windows}, since=since, until=until
     )
     summary.added, summary.withdrawn = saved.added, saved.withdrawn
-    session.add(
-        AuditRun(
+    with store.transaction() as session:
+        session.add(AuditRun(
             engine=engine,
             since=since,
             until=until,
@@ -104,8 +111,7 @@ def run(
             findings=saved.total,
             added=saved.added,
             withdrawn=saved.withdrawn,
-        )
-    )
+        ))
     return summary
 
 

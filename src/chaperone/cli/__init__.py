@@ -27,6 +27,7 @@ from chaperone.cli import (
 from chaperone.cli.context import AppContext
 from chaperone.common.problems import ChaperoneError, InputError
 from chaperone.settings import Settings
+from chaperone.store.db import migrate_store, where
 
 app = typer.Typer(
     help="Chaperone: Board Policy 9052 as code for a school district.",
@@ -67,10 +68,17 @@ def root(
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create the data folder and bring the store's schema up to date."""
+    """Create the data folder and the store, or bring an existing store's schema up to date."""
     context: AppContext = ctx.obj
-    context.store()
-    typer.echo(f"store ready at {context.settings.store_url.split('@')[-1]}")
+    context.create_store(say=typer.echo)
+    typer.echo(f"store ready at {where(context.settings)}")
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Bring an existing store's schema up to date, saying first what will be applied."""
+    context: AppContext = ctx.obj
+    migrate_store(context.settings, say=typer.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,18 +45,17 @@ def audit(
 ) -> None:
     """Audit the lake against the policy pack; every finding cites its clause."""
     context: AppContext = ctx.obj
-    with context.store().transaction() as session:
-        summary = flow.run(
-            session,
-            lake_path(context.settings.home),
-            engine=engine,
-            since=_date(since, "--since"),
-            until=_date(until, "--until"),
-            spark_master=context.settings.spark_master,
-            memory_limit=context.settings.audit_memory_limit,
-            dry_run=dry_run,
-            draft=policy,
-        )
+    summary = flow.run(
+        context.store(),
+        lake_path(context.settings.home),
+        engine=engine,
+        since=_date(since, "--since"),
+        until=_date(until, "--until"),
+        spark_master=context.settings.spark_master,
+        memory_limit=context.settings.audit_memory_limit,
+        dry_run=dry_run,
+        draft=policy,
+    )
     if fmt is Format.json:
         emit_json(vars(summary))
         return

@@ -1,10 +1,13 @@
-"""What every command receives: the settings and, on first use, the opened store."""
+"""What every command receives: the settings and, on first use, the opened store (which must
+exist already: only `chaperone init` and `chaperone demo` create one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chaperone.registry.service import RegistryView, current
 from chaperone.settings import Settings
-from chaperone.store.db import Store, open_store
+from chaperone.store.db import Store, create_store, open_store
 
 
 class AppContext:
@@ -15,9 +18,16 @@ class AppContext:
         self._store: Store | None = None
 
     def store(self) -> Store:
-        """The store, opened and migrated on first use."""
+        """The store, opened on first use; a missing store or one at another schema revision
+        is a one-line error (`StoreNotReady`) and nothing is created."""
         if self._store is None:
             self._store = open_store(self.settings)
+        return self._store
+
+    def create_store(self, say: Callable[[str], None] | None = None) -> Store:
+        """The store, created when missing and brought to the newest schema (`init`, `demo`)."""
+        if self._store is None:
+            self._store = create_store(self.settings, say)
         return self._store
 
     def registry(self) -> RegistryView | None:

@@ -18,7 +18,7 @@ def demo(
 ) -> None:
     """Generate a district (three schools) and its traffic; import, ingest, audit, report."""
     context: AppContext = ctx.obj
-    result = flow.run(context.settings, context.store(), seed=seed, students=students,
+    result = flow.run(context.settings, context.create_store(), seed=seed, students=students,
                       staff=staff, records=records, say=line)
     table("People", ["population", "active"], [[k, v] for k, v in result.people.items()])
     table("Ingested", ["source", "read", "stored", "duplicates", "quarantined"],

@@ -51,7 +51,7 @@ def gateway(
                    fmt=fmt)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    context.store()  # migrate before serving
+    context.store()  # a missing or outdated store stops here, in one line
     settings = context.settings
     if workers is not None:
         settings = settings.model_copy(update={"gateway_workers": workers})

@@ -42,7 +42,7 @@ def serve(
     }
     if workers > 1:  # each worker process builds the app from the same environment
         os.environ["CHAPERONE_HOME"] = str(context.settings.home)
-        context.store()  # migrate once, before the workers start
+        context.store()  # a missing or outdated store stops here, in one line
         uvicorn.run("chaperone.web.app:from_environment", factory=True, workers=workers, **common)  # type: ignore[arg-type]
         return
     uvicorn.run(create_app(context.settings, context.store()), **common)  # type: ignore[arg-type]

@@ -68,8 +68,8 @@ def run(settings: Settings, store: Store, *, seed: int, students: int, staff: in
         result.people = directory.stats(session)
     with _timed(result, "ingest mail, texts and chat into the lake", say):
         result.ingested = _ingest(settings, view, traffic)
-    with _timed(result, "audit against Policy 9052", say), store.transaction() as session:
-        summary = audit.run(session, LakeLayout(settings.home / "lake"),
+    with _timed(result, "audit against Policy 9052", say):
+        summary = audit.run(store, LakeLayout(settings.home / "lake"),
                             memory_limit=settings.audit_memory_limit)
         result.per_rule = summary.per_rule
     with _timed(result, "open an acknowledgment campaign (§D)", say):

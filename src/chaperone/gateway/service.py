@@ -23,7 +23,7 @@ from chaperone.judge.rules import rule_windows
 from chaperone.lake.writer import lake_path
 from chaperone.policy import service as policy
 from chaperone.settings import Settings
-from chaperone.store.db import open_store
+from chaperone.store.db import StoreNotReady, open_store
 
 log = logging.getLogger("chaperone.gateway")
 SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits (default 0.005)
@@ -66,6 +66,9 @@ async def watch(settings: Settings, server: PolicyServer) -> None:
         await asyncio.sleep(settings.gateway_reload_seconds)
         try:
             current = await loop.run_in_executor(None, store_version, settings)
+        except StoreNotReady as problem:  # deleted or mis-pointed: nothing is created
+            log.error("%s; still serving the rules loaded before", problem)
+            continue
         except Exception:  # the store is away for a moment: keep serving, ask again later
             log.exception("could not read the store's version; asking again later")
             continue

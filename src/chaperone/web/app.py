@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from chaperone.cases.access import Forbidden
@@ -23,7 +24,10 @@ from chaperone.web import ack, api, auth, campaigns, guard, oidc, outstanding, p
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
+log = logging.getLogger("chaperone.web")
 STATIC = Path(__file__).parent / "static"
+STORE_BUSY = "the store is busy; try again in a moment"
+STORE_AWAY = "the store is not available; the administrator can see why in the server log"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -142,6 +146,18 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(outstanding.Closed)
     async def closed(request: Request, exc: outstanding.Closed) -> Response:
         return failure(request, 409, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def store_failed(request: Request, exc: OperationalError) -> Response:
+        # one line for the operator (never the statement or its parameters), 503 for the user
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        busy = "locked" in reason or "busy" in reason
+        log.error("store %s: %s", "busy" if busy else "unavailable", reason[:200])
+        shown = STORE_BUSY if busy else STORE_AWAY
+        answer = (JSONResponse({"detail": shown}, status_code=503) if _is_api(request)
+                  else render_error(request, 503, shown, None))  # no store: no navigation
+        answer.headers["Retry-After"] = "5"
+        return answer
 
     @app.exception_handler(ChaperoneError)
     async def refused(request: Request, exc: ChaperoneError) -> Response:
