@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import event, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from chaperone.common.problems import ChaperoneError
@@ -47,10 +48,7 @@ def record(
 ) -> TrailEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the work)."""
     keys = keys_of(session)
-    head = session.execute(select(TrailHead).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = TrailHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     previous_at = session.scalar(select(TrailEntry.at).where(TrailEntry.seq == head.seq))
     named = sorted(set(person_ids))
     entry = TrailEntry(
@@ -73,6 +71,22 @@ def record(
     if previous_at is None or _utc_day(previous_at) != _utc_day(entry.at):
         _checkpoint_after_commit(session, entry)
     return entry
+
+
+def _locked_head(session: Session) -> TrailHead:
+    """The head row, locked until the transaction ends (PostgreSQL: SELECT … FOR UPDATE;
+    SQLite: the transaction began IMMEDIATE, so it holds the one write lock already). A new
+    store has no head yet: of two first writers, one inserts it, the other waits for it."""
+    locked = select(TrailHead).with_for_update()
+    head = session.execute(locked).scalar_one_or_none()
+    if head is not None:
+        return head
+    try:
+        with session.begin_nested():
+            session.add(TrailHead(id=1, seq=0, hash=GENESIS))
+    except IntegrityError:  # another transaction made it first (and has committed)
+        pass
+    return session.execute(locked).scalar_one()
 
 
 def _utc_day(at: dt.datetime) -> dt.date:
