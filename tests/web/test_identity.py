@@ -323,3 +323,45 @@ def test_no_page_or_api_answer_gives_an_auditor_a_name_or_a_district_id(
             assert _status(answer) == 200, path
             leaked = sorted(s for s in secret if s in answer.text)
             assert leaked == [], f"{path} shows {leaked}"
+
+
+def test_an_outstanding_list_names_only_the_people_the_principal_may_see(
+    web: Callable[[str | None], Web], world: World
+) -> None:
+    from chaperone.store.models import Notice, Org, PersonOrg
+
+    admin, principal = web("admin"), web("principal")
+    number = new_campaign(admin)
+    with admin.app.state.store.transaction() as session:  # a teacher moves after the send
+        notice = session.scalars(
+            select(Notice)
+            .where(Notice.campaign_id == number, Notice.school == world.school_a)
+            .where(Notice.population == "staff", Notice.address.is_not(None))
+            .order_by(Notice.person_id)
+        ).first()
+        assert notice is not None
+        moved, address = notice.person_id, str(notice.address)
+        person = session.scalar(select(Person).where(Person.person_id == moved))
+        assert person is not None
+        school = {o.org_id: o.id for o in session.scalars(select(Org))}
+        session.query(PersonOrg).filter(PersonOrg.person_pk == person.id).delete()
+        session.add(PersonOrg(person_pk=person.id, org_pk=school[world.school_b]))
+    name, alias = name_of(admin, moved), pseudonym(admin, moved)
+    listed = principal.client.get(
+        f"/api/v1/campaigns/{number}/outstanding", params={"per_page": 500}
+    )
+    page = principal.client.get(f"/campaigns/{number}/outstanding", params={"population": "staff"})
+    csv = principal.client.get(f"/campaigns/{number}/outstanding.csv")
+    row = next(p for p in _json(listed)["people"] if p["person_id"] == alias)
+    assert (row["given_name"], row["family_name"]) == ("", "") and row["address"] != address
+    for text in (listed.text, page.text, csv.text):
+        assert name not in text and moved not in text and address not in text
+    assert alias in page.text and alias in csv.text
+    officer = _json(
+        admin.client.get(f"/api/v1/campaigns/{number}/outstanding", params={"per_page": 500})
+    )
+    assert any(p["person_id"] == moved and p["address"] == address for p in officer["people"])
+    recorded = principal.post(
+        f"/api/v1/campaigns/{number}/acknowledgments", json={"person_ids": [alias]}
+    )
+    assert _status(recorded) == 200, recorded.text  # type: ignore[attr-defined]
