@@ -13,10 +13,11 @@ import duckdb
 import pyarrow as pa
 
 from chaperone.audit.query import audit_query
-from chaperone.judge.facts import BACKENDS
-from chaperone.judge.rules import RuleWindow, fields_read
+from chaperone.judge.facts import BACKENDS, fields_needed
+from chaperone.judge.rules import RuleWindow
 from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.query import current_records
 from chaperone.lake.writer import connect
 
 Row = dict[str, Any]
@@ -51,12 +52,9 @@ def records_view(
             "NULL::BOOLEAN AS has_media, NULL::BIGINT AS record_key WHERE false"
         )
         return
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    db.execute(
-        f"CREATE OR REPLACE TEMP VIEW records AS SELECT *, "
-        f"file_index * {ROWS_PER_FILE} + file_row_number AS record_key FROM read_parquet("
-        f"[{listed}], hive_partitioning = false, union_by_name = true)"
-    )
+    # The current version of each record: a later copy that added a party is judged.
+    key = f"file_index * {ROWS_PER_FILE} + file_row_number"
+    db.execute(f"CREATE OR REPLACE TEMP VIEW records AS {current_records(db, files, key=key)}")
 
 
 def run(
@@ -73,12 +71,13 @@ def run(
         if memory_limit:
             db.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             db.execute(f"SET temp_directory = '{layout.root / '_spill'}'")
-        read = fields_read(windows)
-        guardians, family = "record.guardian_copied" in read, "subject.family" in read
+        needed = fields_needed(windows, inputs)
+        guardians, family = "record.guardian_copied" in needed, "subject.family" in needed
         for name, table in tables(inputs, guardians=guardians, family=family).items():
             db.register(name, table)
         records_view(db, layout, since, until)
-        query = audit_query(BACKENDS["duckdb"], inputs.timezone, windows, since, until)
+        query = audit_query(BACKENDS["duckdb"], inputs.timezone, windows, since, until,
+                            needed)
         table = db.sql(query.sql(dialect="duckdb")).to_arrow_table()
     return rows_of(table)
 

@@ -30,15 +30,18 @@ def audit_query(
     windows: list[RuleWindow],
     since: dt.date | None = None,
     until: dt.date | None = None,
+    fields: set[str] | None = None,
 ) -> exp.Query:
     """Facts rows matching at least one rule, with one true/false column per rule.
 
     The rules filter narrow facts rows; only the rows they keep are joined to their
     record's wide columns (``rows_query``). The rows carry the facts fields that
     findings and their explanations read (``FINDING_FIELDS``), not every field.
+    ``fields`` are the fields to compute (``judge.facts.fields_needed``; by default
+    every field the rules read); work for an optional field left out is not done.
     """
     matches = [exp.and_(exp.paren(to_sql(w.condition)), _in_term(w)) for w in windows]
-    needed = fields_read(windows)
+    needed = fields_read(windows) if fields is None else fields
     where = _factored(matches)
     if since is not None:
         where = exp.and_(exp.paren(where), exp.column("local_date") >= _date(since))

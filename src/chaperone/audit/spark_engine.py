@@ -15,10 +15,11 @@ import pyarrow.parquet as pq
 
 from chaperone.audit.query import audit_query
 from chaperone.common.problems import ChaperoneError
-from chaperone.judge.facts import BACKENDS
-from chaperone.judge.rules import RuleWindow, fields_read
+from chaperone.judge.facts import BACKENDS, fields_needed
+from chaperone.judge.rules import RuleWindow
 from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout
+from chaperone.lake.schema import VERSION
 
 MARGIN = dt.timedelta(days=1)
 
@@ -54,14 +55,14 @@ def run(
     spark = session(master)
     # The files are listed here and read by the job: no compaction swaps them meanwhile.
     with layout.reading(), tempfile.TemporaryDirectory(prefix="chaperone-spark-") as folder:
-        read = fields_read(windows)
-        guardians, family = "record.guardian_copied" in read, "subject.family" in read
+        needed = fields_needed(windows, inputs)
+        guardians, family = "record.guardian_copied" in needed, "subject.family" in needed
         for name, table in tables(inputs, guardians=guardians, family=family).items():
             path = Path(folder, f"{name}.parquet")
             pq.write_table(table, path)
             spark.read.parquet(str(path)).createOrReplaceTempView(name)
         _records(spark, layout, since, until)
-        query = audit_query(BACKENDS["spark"], inputs.timezone, windows, since, until)
+        query = audit_query(BACKENDS["spark"], inputs.timezone, windows, since, until, needed)
         rows = spark.sql(query.sql(dialect="spark")).collect()
         return [_plain(row.asDict(recursive=True)) for row in rows]
 
@@ -81,6 +82,19 @@ def _records(spark: Any, layout: LakeLayout, since: dt.date | None, until: dt.da
         ).createOrReplaceTempView("records")
         return
     frame = spark.read.option("mergeSchema", "true").parquet(*(str(f) for f in files))
+    if VERSION in frame.columns:  # the current version of each record (lake.query)
+        version = f"coalesce({VERSION}, 1)"
+        merged = (
+            frame.where(f"{VERSION} > 1")
+            .groupBy("record_id")
+            .agg({VERSION: "max"})
+            .withColumnRenamed(f"max({VERSION})", "newest")
+        )
+        frame = (
+            frame.join(merged, "record_id", "left")
+            .where(f"{version} = coalesce(newest, 1)")
+            .drop("newest", VERSION)
+        )
     frame.withColumn("record_key", frame.record_id).createOrReplaceTempView("records")
 
 

@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from chaperone.judge import approval
+from chaperone.judge.rules import RuleWindow, fields_read
 from chaperone.judge.world import PARTY_POPULATIONS, Party, World
 
 # ``record_key`` identifies a record within one query: each engine's ``records`` view
@@ -84,7 +85,7 @@ family_keys AS (
     JOIN people AS r ON r.person_id = f.relative_id
 ),
 kin AS (
-    -- a guardian party whose every other staff, student or parent party is family
+    -- a staff guardian party whose every other staff, student or parent party is family
     SELECT s.record_key, s.person_key AS subject_key,
            count(*) FILTER (WHERE fk.relative_key IS NULL) = 0 AS family
     FROM resolved AS s
@@ -92,7 +93,7 @@ kin AS (
         AND o.population IN ('staff', 'student', 'parent')
     LEFT JOIN family_keys AS fk ON fk.guardian_key = s.person_key
         AND fk.relative_key = o.person_key
-    WHERE s.person_key IN (SELECT guardian_key FROM family_keys)
+    WHERE s.population = 'staff' AND s.person_key IN (SELECT guardian_key FROM family_keys)
     GROUP BY s.record_key, s.person_key
 ),
 base AS (
@@ -171,6 +172,18 @@ OPTIONAL = {
     "subject.is_sender": (("senders",), "subject_is_sender"),
     "subject.family": (("kin", "family_keys"), "subject_family"),
 }
+
+def fields_needed(windows: list[RuleWindow], world: World) -> set[str]:
+    """The fields the rules read, less the optional ones this world can never make true
+    (no guardian links: no guardian is copied; no staff guardian: no family), which
+    then read false without their joins."""
+    never = set()
+    if not world.guardians:
+        never.add("record.guardian_copied")
+    if not world.family():
+        never.add("subject.family")
+    return fields_read(windows) - never
+
 
 # The facts fields that building a finding's verdict reads (``judge.verdicts``), besides
 # the subject and the local date (``subject.is_sender`` comes
@@ -392,14 +405,15 @@ def subject_level(parties: Parties, index: FactsIndex) -> list[FactRow]:
             "subject.population": population,
             "subject.is_sender": sender,
             "subject.account_district_owned": owned,
-            "subject.family": person_id in family and _kin(person_id, parties, family),
+            "subject.family": population == "staff" and person_id in family
+            and _kin(person_id, parties, family),
         }
         for person_id, (population, sender, owned) in sorted(parties.items())
     ]
 
 
 def _kin(person_id: str, parties: Parties, family: dict[str, frozenset[str]]) -> bool:
-    """Whether every other staff, student or parent party is this guardian's family."""
+    """Whether every other staff, student or parent party is this staff guardian's family."""
     relatives = family[person_id]
     others = [p for p, (population, _s, _o) in parties.items()
               if p != person_id and population in PARTY_POPULATIONS]

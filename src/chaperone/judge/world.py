@@ -80,7 +80,10 @@ class World:
         )
 
     def family(self) -> dict[str, frozenset[str]]:
-        """Each guardian's family: their children and their children's other guardians."""
+        """Each staff guardian's family: their children and their children's other
+        guardians (``subject.family`` is about staff writing as parents)."""
+        staff = {party.person_id for parties in self.accounts.values() for party in parties
+                 if party.population == "staff"}
         children: dict[str, set[str]] = defaultdict(set)
         guardians: dict[str, set[str]] = defaultdict(set)
         for guardian, child in self.guardians:
@@ -88,7 +91,7 @@ class World:
             guardians[child].add(guardian)
         return {
             guardian: frozenset(kids | {g for kid in kids for g in guardians[kid]} - {guardian})
-            for guardian, kids in children.items()
+            for guardian, kids in children.items() if guardian in staff
         }
 
     def platform_of(self, address: str) -> str | None:

@@ -64,8 +64,8 @@ FIELDS: dict[str, FieldSpec] = {
         bool, "the subject's own account in the record is district-owned"
     ),
     "subject.family": FieldSpec(
-        bool, "the subject is a guardian and every other staff, student or parent party is "
-        "their child or another guardian of their child"
+        bool, "the subject is staff and a guardian, and every other staff, student or parent "
+        "party is their child or another guardian of their child"
     ),
 }
 
