@@ -153,5 +153,5 @@ def test_a_source_that_fails_part_way_is_reported_and_the_later_sources_are_read
     assert sources["b.eml"]["status"] == "failed"
     assert "could not be read (OSError: [Errno 5] Input/output error)" in sources["b.eml"]["error"]
     assert (sources["a.eml"]["stored"], sources["c.eml"]["stored"]) == (1, 1)
-    assert all(s["read"] == s["stored"] + s["duplicates"] + s["quarantined"]
+    assert all(s["read"] == s["stored"] + s["merged"] + s["duplicates"] + s["quarantined"]
                for s in sources.values())

@@ -11,7 +11,7 @@ import pyarrow as pa
 from chaperone.ingest.context import IngestContext
 from chaperone.ingest.email_message import read_message
 from chaperone.ingest.flow import records_table
-from chaperone.lake.schema import COLUMNS, Record, to_table
+from chaperone.lake.schema import STORED_COLUMNS, Record, to_table
 from chaperone.lake.writer import LakeWriter, lake_path
 from tests.ingest.messages import message
 
@@ -92,7 +92,7 @@ def test_the_bulk_write_options_store_the_same_records(tmp_path: Path) -> None:
     assert len(lake(tmp_path / "bulk")) == 60
     months = {p.name for p in (tmp_path / "bulk" / "lake" / "records").iterdir()}
     assert months == {"month=2026-09", "month=2026-10", "month=2026-11"}
-    assert list(COLUMNS) == [
+    assert list(STORED_COLUMNS) == [
         d[0]
         for d in duckdb.sql(
             f"DESCRIBE SELECT * FROM read_parquet('{tmp_path}/bulk/lake/records/*/*.parquet', "

@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from chaperone.lake.query import records_view
 from chaperone.lake.schema import stable_id
+from chaperone.lake.writer import connect, lake_path
 from chaperone.settings import Settings
 from tests.conftest import Cli
 
@@ -47,7 +49,13 @@ def ingest(cli: Cli, path: Path) -> dict[str, int]:
 def test_rows_of_one_message_id_are_one_message(cli: Cli, tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "trace.csv"
     path.write_text(ROWS, encoding="utf-8")
-    assert ingest(cli, path) == {"read": 6, "stored": 3, "duplicates": 0, "quarantined": 3}
+    assert ingest(cli, path) == {
+        "read": 6,
+        "stored": 3,
+        "merged": 0,
+        "duplicates": 0,
+        "quarantined": 3,
+    }
     found = records(settings)
     record_id, sender, recipients, occurred_at, subject = found["abc@x"]
     assert record_id == stable_id("email", "abc@x")  # the same id an archived copy gets
@@ -80,7 +88,13 @@ def test_summary_report_in_microsoft_encodings(
     path.write_bytes(SUMMARY.encode(encoding))
     if encoding == "utf-16":
         assert path.read_bytes().startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    assert ingest(cli, path) == {"read": 1, "stored": 1, "duplicates": 0, "quarantined": 0}
+    assert ingest(cli, path) == {
+        "read": 1,
+        "stored": 1,
+        "merged": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+    }
     assert records(settings)["abc@x"][2] == ["kid@students.example.k12.ny.us", "mom@gmail.com"]
 
 
@@ -93,7 +107,17 @@ def test_the_trace_and_the_archive_of_one_message_are_stored_once(
     cli.ok("ingest", "eml", tmp_path / "a.eml")
     path = tmp_path / "trace.csv"
     path.write_text(ROWS, encoding="utf-8")
-    assert ingest(cli, path)["duplicates"] == 1
+    # The archived copy shows the student; the trace also the parent it was sent to.
+    totals = ingest(cli, path)
+    assert (totals["merged"], totals["duplicates"]) == (1, 0)
+    with lake_path(settings.home).reading(), connect() as db:
+        records_view(db, lake_path(settings.home))
+        found = db.execute("SELECT recipients FROM records WHERE message_id = 'abc@x'").fetchall()
+    assert found == [(["kid@students.example.k12.ny.us", "mom@gmail.com"],)]
+    again = tmp_path / "again.eml"  # a copy that shows no one new is a duplicate
+    again.write_bytes(message(message_id="<abc@x>", to="Mom@Gmail.com"))
+    copy = json.loads(cli.ok("ingest", "eml", again, "--format", "json").out)["totals"]
+    assert (copy["stored"], copy["merged"], copy["duplicates"]) == (0, 0, 1)
 
 
 def test_a_file_that_is_neither_shape_names_the_missing_columns(cli: Cli, tmp_path: Path) -> None:

@@ -93,24 +93,21 @@ def _print(reports: list[SourceReport], fmt: Format) -> None:
         emit_json({"sources": [r.as_dict() for r in reports], "totals": _totals(reports)})
         return
     rows: list[list[object]] = [
-        [Path(r.source).name, r.status, r.read, r.stored, r.duplicates, r.quarantined]
-        for r in reports
+        [Path(r.source).name, r.status, *(getattr(r, key) for key in COUNTS)] for r in reports
     ]
     totals = _totals(reports)
-    rows.append(
-        ["total", "", totals["read"], totals["stored"], totals["duplicates"], totals["quarantined"]]
-    )
-    table("Ingested", ["source", "status", "read", "stored", "duplicates", "quarantined"], rows)
+    rows.append(["total", "", *(totals[key] for key in COUNTS)])
+    table("Ingested", ["source", "status", *COUNTS], rows)
     for report in reports:
         if report.error:
             typer.echo(f"error: {report.source}: {report.error}", err=True)
 
 
+COUNTS = ("read", "stored", "merged", "duplicates", "quarantined")
+
+
 def _totals(reports: list[SourceReport]) -> dict[str, int]:
-    return {
-        key: sum(getattr(r, key) for r in reports)
-        for key in ("read", "stored", "duplicates", "quarantined")
-    }
+    return {key: sum(getattr(r, key) for r in reports) for key in COUNTS}
 
 
 for _kind, _connector in CONNECTORS.items():

@@ -25,12 +25,17 @@ from chaperone.lake.writer import LakeWriter
 
 @dataclass
 class SourceReport:
-    """The accounting of one source: read == stored + duplicates + quarantined."""
+    """The accounting of one source: read == stored + merged + duplicates + quarantined.
+
+    ``merged``: copies of a message already stored that showed a party it lacked (the
+    record now holds it); ``duplicates``: copies that showed nothing new.
+    """
 
     source: str
     kind: str
     read: int = 0
     stored: int = 0
+    merged: int = 0
     duplicates: int = 0
     quarantined: int = 0
     status: str = "ingested"  # ingested | unchanged | failed
@@ -39,7 +44,7 @@ class SourceReport:
     @property
     def balanced(self) -> bool:
         """Whether every item read is accounted for."""
-        return self.read == self.stored + self.duplicates + self.quarantined
+        return self.read == self.stored + self.merged + self.duplicates + self.quarantined
 
     def as_dict(self) -> dict[str, object]:
         """The report as plain data (for --format json)."""
@@ -124,6 +129,7 @@ def _one(
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "read": report.read,
             "stored": report.stored,
+            "merged": report.merged,
             "duplicates": report.duplicates,
             "quarantined": report.quarantined,
         },
@@ -148,6 +154,7 @@ def _load(
     loaded = connector.load(source, writer)
     report.read += loaded.read
     report.stored += loaded.written.stored
+    report.merged += loaded.written.merged
     report.duplicates += loaded.written.duplicates
     report.quarantined += writer.write_rejected(
         connector.kind, str(source), sha256, loaded.rejected
@@ -187,5 +194,6 @@ def _write(
     written = writer.write_records(records_table(records))
     report.read += len(chunk)
     report.stored += written.stored
+    report.merged += written.merged
     report.duplicates += written.duplicates
     report.quarantined += writer.write_rejected(kind, str(source), sha256, rejected)

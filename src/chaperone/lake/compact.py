@@ -1,7 +1,9 @@
 """Compaction: the small files of each lake partition merged into few, swapped in whole.
 
 Ingest runs add a file per month they touch and the gateway a file per day every few
-minutes, so partitions fill with small files that slow every reader. Compaction holds
+minutes, so partitions fill with small files that slow every reader. A record merged
+from several copies has a row per version; compaction keeps only the highest of those
+it rewrites together (every version of a record is in its month's partition). Compaction holds
 the writers' lock throughout; it writes each group of small files as one sorted file in
 ``_compaction/<run>/``, checks the rows, then swaps all of them in at once under the
 readers' lock (``layout.swap``), which the next reader or writer finishes if it dies.
@@ -17,10 +19,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from chaperone.common.problems import ChaperoneError
 from chaperone.lake.layout import LakeBusy, LakeLayout, Replacement, swap
+from chaperone.lake.schema import VERSION
 from chaperone.lake.writer import _literal, connect
 
 MB = 1024 * 1024
@@ -36,15 +40,17 @@ class Area:
     def partitions(self, layout: LakeLayout) -> list[Path]:
         """The partition folders (quarantine is one partition)."""
         folder = layout.root / self.name
-        if self.name == "quarantine":
+        if self.name in FLAT:
             return [folder] if folder.is_dir() else []
         return sorted(p for p in folder.glob("*=*") if p.is_dir()) if folder.is_dir() else []
 
 
+FLAT = ("quarantine", "copies")  # areas of one partition, the folder itself
 AREAS = (
     Area("records", ("occurred_at", "record_id")),
     Area("decisions", ("occurred_at", "record_id")),
     Area("quarantine", ("quarantined_at", "quarantine_id")),
+    Area("copies", ("seen_at", "record_id")),
 )
 
 
@@ -189,14 +195,15 @@ def _merge(layout: LakeLayout, folder: Path, run_id: str, number: int, merge: Me
     staged = folder / partition.relative_to(layout.root) / f"part-c{run_id}-{number:05d}.parquet"
     staged.parent.mkdir(parents=True, exist_ok=True)
     listed = ", ".join(_literal(str(f)) for f in merge.files)
+    scan = f"read_parquet([{listed}], hive_partitioning = false, union_by_name = true)"
     with connect() as db:
+        kept, superseded = _superseded(db, scan) if merge.area.name == "records" else ("", 0)
         row = db.execute(
-            f"COPY (SELECT * FROM read_parquet([{listed}], hive_partitioning = false, "
-            f"union_by_name = true) ORDER BY {', '.join(merge.area.order)}) "
+            f"COPY (SELECT * FROM {scan} {kept} ORDER BY {', '.join(merge.area.order)}) "
             f"TO {_literal(str(staged))} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
     written = int(row[0]) if row else 0
-    if not written == merge.rows == _rows([staged]):
+    if not written + superseded == merge.rows or written != _rows([staged]):
         raise ChaperoneError(
             f"lake compact: {partition}: {merge.rows} rows in {len(merge.files)} files but "
             f"{written} written; nothing was changed"
@@ -204,6 +211,19 @@ def _merge(layout: LakeLayout, folder: Path, run_id: str, number: int, merge: Me
     with staged.open("rb") as handle:
         os.fsync(handle.fileno())
     return Replacement(staged, partition / staged.name, merge.files)
+
+
+def _superseded(db: duckdb.DuckDBPyConnection, scan: str) -> tuple[str, int]:
+    """The filter that keeps each record's highest version among the files, and how many
+    rows it leaves out (versions a merged copy superseded: readers never see them)."""
+    if VERSION not in {row[0] for row in db.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}:
+        return "", 0
+    newest = f"max(coalesce({VERSION}, 1)) OVER (PARTITION BY record_id)"
+    kept = f"QUALIFY coalesce({VERSION}, 1) = {newest}"
+    row = db.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {scan} QUALIFY coalesce({VERSION}, 1) < {newest})"
+    ).fetchone()
+    return kept, int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,11 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
+VERSION = "version"
+"""A stored record's version: 1 as first stored; a later copy of the message that shows
+a party the lake's record lacks stores the record again, the union of both, one higher.
+Readers take each record_id's highest version (files older than versions hold none: 1)."""
+STORED_COLUMNS = (*COLUMNS, VERSION)
 
 
 @dataclass(frozen=True)

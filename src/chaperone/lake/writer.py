@@ -1,4 +1,15 @@
-"""Adding records to the lake: deduplicated by record_id, in files that appear whole."""
+"""Adding records to the lake: one record per record_id, in files that appear whole.
+
+Every copy of a message (a record_id the lake or the batch holds already) is folded into
+the one record: a copy that shows no party the record lacks is a *duplicate*; one that
+shows a new party (the Bcc only the sender's Sent copy has, a mailbox's Delivered-To) is
+*merged*: the record is stored again as a new version (``schema.VERSION``), its
+recipients the union of every copy's, in the order they were first seen, everything
+else as first stored. Files stay append-only; readers take the highest version of each
+record_id (``current_records``), and compaction drops the versions it supersedes. Where
+every later copy was found (its ``source_ref``: the custodians of eDiscovery) is logged
+in ``copies/``, one small row a copy, so a copy that adds no party costs no new version.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from chaperone.lake.layout import LakeLayout, publish, upgrade
-from chaperone.lake.schema import COLUMNS, Rejected
+from chaperone.lake.schema import COLUMNS, VERSION, Rejected
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -31,12 +42,26 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+COPIES_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("source_kind", pa.string()),
+        ("source_ref", pa.string()),
+        ("run_id", pa.string()),
+        ("seen_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
 @dataclass(frozen=True)
 class Written:
-    """How many rows a write stored and how many it found already present."""
+    """Of the rows a write was given: how many were new records, how many copies of a
+    record already present (or earlier in the batch) that added nothing, and how many
+    copies that added a party to it (``stored + duplicates + merged`` = rows)."""
 
     stored: int
     duplicates: int
+    merged: int = 0
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -87,37 +112,148 @@ class LakeWriter:
     def write_query(
         self, query: str, *, total: int | None = None, unique: bool = False, sort: bool = True
     ) -> Written:
-        """Store the new records a query over this writer's DuckDB returns.
+        """Store the records a query over this writer's DuckDB returns, folding copies.
 
-        The query yields the record columns plus an ``ordinal`` that decides which
-        of two rows with one record_id is kept (the lower). A caller that knows how
-        many rows the query yields passes ``total``, and ``unique`` when no two of them
-        share a record_id (one row per message id): the query then runs once, straight
-        into the files, instead of being materialised, counted and deduplicated first.
-        ``sort=False`` leaves each month file's rows in no particular order, sparing a
-        bulk load the sort of every row (readers never rely on the order).
+        The query yields the record columns plus an ``ordinal``: of two rows with one
+        record_id the lower is the first copy (its fields are kept, the parties of both
+        are). A caller that knows how many rows the query yields passes ``total``, and
+        ``unique`` when no two of them share a record_id (one row per message id): the
+        new records then go straight into the files, the query run again only when some
+        rows are copies of records the lake holds. ``sort=False`` leaves each month
+        file's rows in no particular order (readers never rely on the order).
         """
         known = self._known_ids()
-        source = f"({query})"
-        if total is None:
-            self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {query}")
-            total, source = self._count("incoming"), "incoming"
-        first = (
-            ""
-            if unique
-            else "QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY ordinal) = 1"
+        order = "ORDER BY occurred_at, record_id" if sort else ""
+        if total is not None and unique:
+            stored = self._publish_partitioned(
+                f"""SELECT {", ".join(COLUMNS)}, 1::INTEGER AS {VERSION},
+                strftime(occurred_at, '%Y-%m') AS month
+                FROM ({query}) WHERE record_id NOT IN ({known}) {order}"""
+            )
+            if stored == total:
+                return Written(stored, 0)
+            self.db.execute(
+                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM ({query}) "
+                f"WHERE record_id IN ({known})"
+            )
+            folded = self._fold("incoming", sort)
+            return Written(stored, total - stored - folded.merged, folded.merged)
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {query}")
+        total = self._count("incoming")
+        plain = self._count(
+            f"(SELECT record_id FROM incoming WHERE record_id NOT IN ({known}) "
+            "GROUP BY record_id HAVING count(*) = 1)"
         )
-        stored = self._publish_partitioned(
-            f"""SELECT {", ".join(COLUMNS)}, strftime(occurred_at, '%Y-%m') AS month
-            FROM {source} WHERE record_id NOT IN ({known}) {first}
+        if plain == total:  # no copies: the usual batch, stored as it comes
+            stored = self._publish_partitioned(
+                f"""SELECT {", ".join(COLUMNS)}, 1::INTEGER AS {VERSION},
+                strftime(occurred_at, '%Y-%m') AS month FROM incoming {order}"""
+            )
+            self.db.execute("INSERT INTO known SELECT record_id FROM incoming")
+            self._unfolded.clear()
+            self.db.execute("DROP TABLE incoming")
+            return Written(stored, 0)
+        folded = self._fold("incoming", sort)
+        return Written(folded.stored, total - folded.stored - folded.merged, folded.merged)
+
+    def _fold(self, incoming: str, sort: bool) -> Written:
+        """Store the new records of ``incoming`` and fold its copies into theirs.
+
+        Each party's first sighting decides: the stored record's parties come first
+        (ordinal -1), then each copy's in ordinal order. A copy that is the first
+        sighting of some party, other than a new record's first copy, is merged.
+        """
+        db = self.db
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE groups AS
+            SELECT g.record_id, g.first, k.record_id IS NOT NULL AS known
+            FROM (SELECT record_id, min(ordinal) AS first FROM {incoming} GROUP BY record_id) g
+            LEFT JOIN (SELECT DISTINCT record_id FROM known) k ON k.record_id = g.record_id"""
+        )
+        self._current()
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE firsts AS
+            SELECT record_id, party, ordinal, pos FROM (
+                SELECT record_id, -1 AS ordinal, generate_subscripts(recipients, 1) AS pos,
+                       unnest(recipients) AS party FROM current_rows
+                UNION ALL
+                SELECT record_id, ordinal, generate_subscripts(recipients, 1) AS pos,
+                       unnest(recipients) AS party FROM {incoming})
+            QUALIFY row_number() OVER (PARTITION BY record_id, party ORDER BY ordinal, pos) = 1"""
+        )
+        db.execute(
+            """CREATE OR REPLACE TEMP TABLE adding AS
+            SELECT DISTINCT f.record_id, f.ordinal FROM firsts f JOIN groups g USING (record_id)
+            WHERE f.ordinal >= 0 AND (g.known OR f.ordinal <> g.first)"""
+        )
+        db.execute(
+            """CREATE OR REPLACE TEMP TABLE unions AS
+            SELECT record_id, list(party ORDER BY ordinal, pos) AS parties
+            FROM firsts GROUP BY record_id"""
+        )
+        merged = self._count("adding")
+        new = ", ".join(
+            "coalesce(u.parties, []::VARCHAR[]) AS recipients" if c == "recipients" else f"i.{c}"
+            for c in COLUMNS
+        )
+        again = ", ".join(
+            "u.parties AS recipients" if c == "recipients" else f"c.{c}" for c in COLUMNS
+        )
+        # New records and new versions; the accounting counts copies, not rows written.
+        self._publish_partitioned(
+            f"""SELECT *, strftime(occurred_at, '%Y-%m') AS month FROM (
+                SELECT {new}, 1::INTEGER AS {VERSION} FROM {incoming} i
+                JOIN groups g ON g.record_id = i.record_id AND g.first = i.ordinal AND NOT g.known
+                LEFT JOIN unions u ON u.record_id = i.record_id
+                UNION ALL
+                SELECT {again}, c.{VERSION} + 1 AS {VERSION} FROM current_rows c
+                JOIN unions u ON u.record_id = c.record_id
+                WHERE c.record_id IN (SELECT record_id FROM adding))
             {"ORDER BY occurred_at, record_id" if sort else ""}"""
         )
-        if source == "incoming":
-            if stored:
-                self.db.execute("INSERT INTO known SELECT record_id FROM incoming")
-                self._unfolded.clear()
-            self.db.execute("DROP TABLE incoming")
-        return Written(stored, total - stored)
+        self._log_copies(incoming)
+        fresh = self._count("(SELECT 1 FROM groups WHERE NOT known)")
+        for table in (incoming, "groups", "current_rows", "firsts", "adding", "unions"):
+            db.execute(f"DROP TABLE {table}")
+        return Written(fresh, 0, merged)
+
+    def _current(self) -> None:
+        """``current_rows``: the highest stored version of each record ``groups`` knows."""
+        files = self._record_files()
+        wanted = "SELECT record_id FROM groups WHERE known"
+        if files is None or not self._count(f"({wanted})"):
+            self.db.execute(
+                f"""CREATE OR REPLACE TEMP TABLE current_rows AS
+                SELECT {", ".join(COLUMNS)}, 1::INTEGER AS {VERSION} FROM incoming WHERE false"""
+            )
+            return
+        scan = f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+        described = self.db.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        version = f"coalesce({VERSION}, 1)" if VERSION in {d[0] for d in described} else "1"
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE current_rows AS
+            SELECT {", ".join(COLUMNS)}, {version}::INTEGER AS {VERSION} FROM {scan}
+            WHERE record_id IN ({wanted})
+            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY {version} DESC) = 1"""
+        )
+
+    def _log_copies(self, incoming: str) -> None:
+        """Where each later copy was found: a row in ``copies/`` (record_id, source_ref)."""
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE later_copies AS
+            SELECT i.record_id, i.source_kind, i.source_ref, {_literal(self.run_id)} AS run_id,
+                   now() AS seen_at
+            FROM {incoming} i JOIN groups g ON g.record_id = i.record_id
+            WHERE g.known OR i.ordinal <> g.first"""
+        )
+        if self._count("later_copies"):
+            self._parts += 1
+            staged = self.layout.new_staging() / f"part-{self.run_id}-{self._parts:05d}.parquet"
+            self.db.execute(f"COPY later_copies TO {_literal(str(staged))} (FORMAT parquet)")
+            folder = copies_folder(self.layout)
+            folder.mkdir(parents=True, exist_ok=True)
+            publish(staged, folder / staged.name)
+        self.db.execute("DROP TABLE later_copies")
 
     def _known_ids(self) -> str:
         """A query of every record_id in the lake (the lock keeps other writers out)."""
@@ -248,6 +384,11 @@ def _literal(text: str) -> str:
 def _located(position: str, prefix: str) -> str:
     """Every quarantined position reads ``kind:file#where``, whoever wrote it."""
     return position if position.startswith(prefix.split(":", 1)[0] + ":") else prefix + position
+
+
+def copies_folder(layout: LakeLayout) -> Path:
+    """``copies/part-*.parquet``: where every copy of a record after the first was found."""
+    return layout.root / "copies"
 
 
 def lake_path(home: Path) -> LakeLayout:
