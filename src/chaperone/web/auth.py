@@ -39,17 +39,11 @@ class SignedIn:
 
     @property
     def viewer(self) -> Viewer:
-        """The user as the services see them."""
-        return Viewer(self.user.username, self.user.role, self.user.school_ids)
+        """The user as the services see them (their reveals belong to this session)."""
+        return Viewer(
+            self.user.username, self.user.role, self.user.school_ids, self.session.token_hash
+        )
 
-    @property
-    def revealed(self) -> set[str]:
-        """Person ids whose names this session has revealed."""
-        return set(filter(None, self.session.revealed.split(";")))
-
-    def reveal(self, person_ids: list[str]) -> None:
-        """Remember revealed names for the rest of this session."""
-        self.session.revealed = ";".join(sorted(self.revealed | set(person_ids)))
 
 
 def start(db: Session, user: User, hours: float) -> tuple[str, WebSession]:

@@ -18,6 +18,9 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     """Reveals are kept per session and per finding or case, no longer one set per session."""
+    # a session's old queue-wide reveals must not keep unmasking anyone
+    with op.batch_alter_table("web_sessions") as table:
+        table.drop_column("revealed")
     op.create_table(
         "reveals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -38,11 +41,11 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_reveals_session_hash", "reveals", ["session_hash"])
-    # a session's old queue-wide reveals must not keep unmasking anyone
-    op.execute("UPDATE web_sessions SET revealed = ''")
 
 
 def downgrade() -> None:
     """Back to one set of revealed people per session (empty: nothing stays revealed)."""
     op.drop_index("ix_reveals_session_hash", table_name="reveals")
     op.drop_table("reveals")
+    with op.batch_alter_table("web_sessions") as table:
+        table.add_column(sa.Column("revealed", sa.Text(), nullable=False, server_default=""))
