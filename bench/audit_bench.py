@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 
 from chaperone.audit import duckdb_engine
 from chaperone.audit.query import audit_query
-from chaperone.judge.facts import BACKENDS
+from chaperone.judge.facts_sql import BACKENDS
 from chaperone.judge.records import matched_rows
 from chaperone.judge.rules import RuleWindow, rule_windows
 from chaperone.judge.world import Party, PersonInfo, World, tables

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from chaperone.audit.query import audit_query
-from chaperone.judge.facts import BACKENDS, fields_needed
+from chaperone.judge.facts_sql import BACKENDS, fields_needed
 from chaperone.judge.rules import RuleWindow
 from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from chaperone.judge.conditions import column_name, to_sql
-from chaperone.judge.facts import FINDING_FIELDS, Backend, rows_query
+from chaperone.judge.facts_sql import FINDING_FIELDS, Backend, rows_query
 from chaperone.judge.rules import RuleWindow, fields_read
 
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from chaperone.audit.query import audit_query
 from chaperone.common.problems import ChaperoneError
-from chaperone.judge.facts import BACKENDS, fields_needed
+from chaperone.judge.facts_sql import BACKENDS, fields_needed
 from chaperone.judge.rules import RuleWindow
 from chaperone.judge.world import World, tables
 from chaperone.lake.layout import LakeLayout
