@@ -166,6 +166,7 @@ def open_case(
     subject_person_id: str = "",
 ) -> Case:
     """Open a case from findings in scope; the subject defaults to the findings' subject."""
+    require(viewer, Permission.MANAGE_CASES)
     if not finding_ids:
         raise ChaperoneError("choose at least one finding")
     found = [review.get(session, viewer, f)[0] for f in dict.fromkeys(finding_ids)]
