@@ -69,11 +69,6 @@ class Verdict:
         """The verdict of mail the gateway stopped with this action."""
         return replace(self, stopped=action)
 
-    @property
-    def person_ids(self) -> list[str]:
-        """The subject, then the counterparts."""
-        return [self.subject, *(person for person, _population in self.counterparts)]
-
 
 def _account(owned: object) -> str:
     return "district" if owned else "personal"
