@@ -16,8 +16,10 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -45,17 +47,57 @@ class StoreNotReady(ChaperoneError):
     """The store is missing, or at a schema revision this version does not run on."""
 
 
+class Turns:
+    """First come, first served: this process's transactions on an SQLite store queue here
+    before they ask for its write lock, in the order they came. SQLite's own busy handler
+    polls with growing sleeps, so under load an unlucky request could wait many seconds while
+    later ones go first. A thread already in a transaction is not queued again."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._busy = False
+        self._holder: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this thread's turn and hold it for the block (handed to the next in line,
+        waking only that one, when the block ends)."""
+        if self._holder == threading.get_ident():
+            yield
+            return
+        with self._mutex:
+            called = threading.Event() if self._busy else None
+            if called is not None:
+                self._waiting.append(called)
+            self._busy = True
+        if called is not None:
+            called.wait()
+        self._holder = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._holder = None
+            with self._mutex:
+                if self._waiting:
+                    self._waiting.popleft().set()
+                else:
+                    self._busy = False
+
+
 @dataclass(frozen=True)
 class Store:
-    """The opened store: an engine and its session factory."""
+    """The opened store: an engine and its session factory (and, on SQLite, the queue of
+    this process's transactions)."""
 
     engine: Engine
     sessions: sessionmaker[Session]
+    turns: Turns | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""
-        with self.sessions.begin() as session:
+        with self.turns.turn() if self.turns else nullcontext(), self.sessions.begin() as session:
             yield session
 
     def close(self) -> None:
@@ -186,7 +228,8 @@ def _opened(engine: Engine, settings: Settings) -> Store:
         engine, expire_on_commit=False, info={AUDIT_LOG: audit_log_keys(settings)}
     )
     sessions.kw["info"][ACK_LINK_KEY] = settings.ack_link_key_path  # see store/secrets.py
-    return Store(engine=engine, sessions=sessions)
+    turns = Turns() if _sqlite_file(engine) is not None else None
+    return Store(engine=engine, sessions=sessions, turns=turns)
 
 
 def _check(engine: Engine, settings: Settings) -> None:
