@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from chaperone.cases.access import require
 from chaperone.cases.scope import Viewer, cases_filter, findings_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.judge.reading import verdict_of, wording
+from chaperone.judge.render import person_phrase, render
 from chaperone.policy import service as policy_service
 from chaperone.review import reveals
 from chaperone.review.identity import Identities
@@ -199,10 +201,7 @@ def view(session: Session, viewer: Viewer, finding_id: str) -> FindingView:
     shown = {p for p in people if labels.may_see(p)}
     subject = _party(labels, finding.subject_person_id)
     counterparts = [_party(labels, p) for p in people[1:]]
-    explanation = finding.explanation
-    person = labels.person(finding.subject_person_id)
-    if person is not None and not subject.revealed:
-        explanation = explanation.replace(person.display_name, subject.label)
+    explanation = render(verdict_of(finding), wording(session, _describer(labels)))
     recipients = [r for r in finding.recipients.split(";") if r]
     everyone_shown = shown == set(people)
     sender = labels.address(finding.sender, people)
@@ -235,6 +234,20 @@ def view(session: Session, viewer: Viewer, finding_id: str) -> FindingView:
         case_ids,
         everyone_shown,
     )
+
+
+def _describer(labels: Identities) -> Callable[[str], str]:
+    """A person for a sentence as this viewer may see them: name or pseudonym, with their
+    role and school (``Staff 7KQ2M (teacher, Hillcrest High School)``)."""
+
+    def describe(person_id: str) -> str:
+        person = labels.person(person_id)
+        if person is None:
+            return labels.label(person_id)
+        schools = tuple(o.name for o in person.orgs if o.type == "school")
+        return person_phrase(labels.label(person_id), person.role, schools)
+
+    return describe
 
 
 def _clause(session: Session, finding: Finding) -> tuple[str, str]:
