@@ -118,3 +118,68 @@ def test_the_catalyst_full_bundles_import_with_warning_lines(cli: Cli, name: str
     assert {k: v for k, v in stats.items() if v} == CATALYST_FULL[name]
     student = shown(cli, "usr-222-1234561232")
     assert [a["kind"] for a in student["accounts"]] == ["email"]  # type: ignore[attr-defined]
+
+
+# ---- staff who are parents: the family link is kept whatever the guardian's other roles ----
+
+
+def related(cli: Cli, person_id: str, relation: str) -> list[str]:
+    return [p["person_id"] for p in shown(cli, person_id)[relation]]  # type: ignore[attr-defined]
+
+
+def test_a_teacher_who_is_a_students_agent_in_11_keeps_the_link_and_stays_staff(
+    cli: Cli, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster"
+    bundle(roster, [])
+    (roster / "users.csv").write_text(
+        "sourcedId,status,orgSourcedIds,role,givenName,familyName,agentSourcedIds\n"
+        "T1,active,SCH,teacher,Dana,Ito,\n"
+        "T2,active,SCH,teacher,Sam,Reyes,T1\n"
+        "S1,active,SCH,student,Kim,Ito,T1\n"
+    )
+    result = cli.ok("directory", "import", "oneroster", roster)
+    assert related(cli, "S1", "guardians") == ["T1"]
+    assert related(cli, "T1", "students") == ["S1"]
+    assert shown(cli, "T1")["population"] == "staff"
+    assert warnings(result.err) == [  # two colleagues are not a family link
+        'users.csv:3: agent "T1" of "T2" is not a guardian-student pair (staff and staff); '
+        "link ignored"
+    ]
+
+
+def test_a_teacher_with_a_second_guardian_role_in_12_keeps_the_link(
+    cli: Cli, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    (roster / "manifest.csv").write_text("propertyName,value\noneroster.version,1.2\n")
+    (roster / "orgs.csv").write_text("sourcedId,status,name,type\nSCH,active,A School,school\n")
+    (roster / "users.csv").write_text(
+        "sourcedId,status,givenName,familyName,agentSourcedIds\n"
+        "T1,active,Dana,Ito,S1\n"
+        "S1,active,Kim,Ito,\n"
+    )
+    (roster / "roles.csv").write_text(
+        "sourcedId,status,userSourcedId,roleType,role,orgSourcedId\n"
+        "R1,active,T1,primary,teacher,SCH\n"
+        "R2,active,T1,secondary,guardian,SCH\n"
+        "R3,active,S1,primary,student,SCH\n"
+    )
+    cli.ok("directory", "import", "oneroster", roster)
+    assert (shown(cli, "T1")["population"], shown(cli, "T1")["role"]) == ("staff", "teacher")
+    assert related(cli, "T1", "students") == ["S1"]
+    assert related(cli, "S1", "guardians") == ["T1"]
+
+
+@pytest.mark.parametrize("name", sorted(CATALYST_FULL))
+def test_the_catalyst_teacher_who_is_a_students_agent_is_their_guardian(
+    cli: Cli, name: str
+) -> None:
+    cli.ok("directory", "import", "oneroster", corpus(name))
+    # usr-222-123456 (a teacher; in 1.2 also a guardian) is the agent of two students
+    assert related(cli, "usr-222-123456", "students") == ["usr-222-1234561232", "usr-222-66778899"]
+    assert sorted(related(cli, "usr-222-66778899", "guardians")) == [
+        "usr-222-123456",
+        "usr-222-1234561",
+    ]

@@ -5,6 +5,9 @@ does not say, from the presence of ``roles.csv`` (1.2). Columns are read by head
 name; vendor ``metadata.*`` and ``ext_*`` columns are ignored. Only what Policy
 9052 needs is kept: names, population, orgs, grade level, accounts and family
 links. ``password``, user profiles, demographics and ``middleName`` are never read.
+A family link (``agentSourcedIds`` on either side) joins a student to a guardian of any
+population: a teacher who is also a parent (a second ``guardian`` role in 1.2) keeps
+the link to their child, and stays staff.
 
 A bad *required* value (an id, a role, an org reference, a name, an e-mail) is a
 problem that refuses the import (``--skip-bad-rows`` skips its row); a bad *optional*
@@ -315,16 +318,18 @@ class OneRosterImporter:
                     Problem("users.csv", line, f'unknown agent "{agent}"; link ignored')
                 )
             return
-        pair = {me.population: me.person_id, other.population: other.person_id}
-        if set(pair) == {"parent", "student"}:
-            self.batch.links.add((pair["parent"], pair["student"]))
+        students = [p for p in (me, other) if p.population == "student"]
+        if len(students) == 1:  # a guardian, whatever else they are (a teacher's own child)
+            (student,) = students
+            guardian = other if student is me else me
+            self.batch.links.add((guardian.person_id, student.person_id))
         else:
             self.batch.warnings.append(
                 Problem(
                     "users.csv",
                     line,
-                    f'agent "{agent}" of "{uid}" is not a parent-student pair '
-                    f"({other.population}); link ignored",
+                    f'agent "{agent}" of "{uid}" is not a guardian-student pair '
+                    f"({me.population} and {other.population}); link ignored",
                 )
             )
 
