@@ -210,3 +210,30 @@ def test_a_reingest_after_an_audit_rejudges_the_merged_message(
     assert ingest(cli, boxes["sent"])["merged"] == 1
     cli.ok("audit", "--engine", engine)
     assert findings(cli, tmp_path) == BCC_TO_PERSONAL
+
+
+# ---- every connector: the writer folds any copies with one record_id ----
+
+
+def gmail_event(kind: int, *recipients: str) -> str:
+    return json.dumps({
+        "event_info": {"timestamp_usec": "1789390931000000", "mail_event_type": kind},
+        "message_info": {
+            "rfc2822_message_id": "<trip@district.k12.us>",
+            "source": {"address": TEACHER},
+            "destination": [{"address": address} for address in recipients],
+        },
+    })  # fmt: skip
+
+
+def test_gmail_received_events_then_a_vault_sent_copy_are_one_record_with_every_party(
+    cli: Cli, tmp_path: Path, settings: Settings
+) -> None:
+    log = tmp_path / "gmail.json"  # each received event shows only its own recipient
+    log.write_text(gmail_event(2, STUDENT) + "\n" + gmail_event(2, "p1@gmail.com") + "\n")
+    report = json.loads(cli.ok("ingest", "gmail-log", log, "--format", "json").out)["totals"]
+    assert (report["stored"], report["merged"], report["duplicates"]) == (1, 1, 0)
+    vault = tmp_path / "vault.mbox"  # the sender's copy from a Vault export, with the Bcc
+    vault.write_bytes(mbox(SENT))
+    assert ingest(cli, vault)["merged"] == 1
+    assert [row[2] for row in current(settings)] == [[STUDENT, "p1@gmail.com", PERSONAL]]
