@@ -167,7 +167,7 @@ def save(
         held = held.where(Finding.local_date >= since)
     if until is not None:
         held = held.where(Finding.local_date <= until)
-    with store.transaction() as session:
+    with store.reading() as session:
         gone = [i for i in session.scalars(held) if i not in current]
     for ids in _batches(gone, size=BATCH // 4):
         with store.transaction() as session:

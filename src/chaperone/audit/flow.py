@@ -80,7 +80,7 @@ def run(
     them (saving is idempotent) and records the run."""
     if engine not in ENGINES:
         raise ChaperoneError(f'unknown engine "{engine}" (duckdb or spark)')
-    with store.transaction() as session:
+    with store.reading() as session:
         packs = [loader.load_file(draft)] if draft else policy.versions(session)
         windows = rule_windows(packs)
         view = require_current(session)

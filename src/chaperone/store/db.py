@@ -40,6 +40,7 @@ from chaperone.store.secrets import ACK_LINK_KEY
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for SQLite's write lock
 LOCK_ID = 0x43686170  # pg_advisory_lock key of schema changes ("Chap")
+READING = "chaperone_reading"  # execution option of `Store.reading` connections
 INIT, MIGRATE = "run `chaperone init` to create it", "run `chaperone migrate`"
 
 
@@ -100,6 +101,17 @@ class Store:
         with self.turns.turn() if self.turns else nullcontext(), self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (whatever it changes is rolled back): on SQLite it
+        takes no write lock, so a long read (an audit loading the directory) keeps no writer
+        waiting and waits for none."""
+        with self.sessions(bind=self.engine.execution_options(**{READING: True})) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
@@ -136,7 +148,7 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The store's schema revision (None for an empty database)."""
-    with engine.connect() as connection:
+    with engine.execution_options(**{READING: True}).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -348,4 +360,5 @@ def _inode(path: str) -> int | None:
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    reading = connection.get_execution_options().get(READING)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
