@@ -22,7 +22,8 @@ def current_records(
     the merged ids) and the scan for it skips every row group whose versions are all 1;
     the records stream past it. ``key`` adds a ``record_key``
     column computed from the scan's own columns (``file_index``, ``file_row_number``).
-    The columns are the record's, without the version.
+    The columns are the record's, without the version. The files are read when the
+    query is built; a view of it is for one reading (``layout.reading()``) of them.
     """
     listed = ", ".join(_literal(f) for f in files)
     scan = f"read_parquet([{listed}], hive_partitioning = false, union_by_name = true)"
@@ -30,6 +31,9 @@ def current_records(
     described = db.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     if VERSION not in {row[0] for row in described}:
         return f"SELECT *{keyed} FROM {scan}"
+    merges = db.execute(f"SELECT 1 FROM {scan} WHERE {VERSION} > 1 LIMIT 1").fetchall()
+    if not merges:  # the usual lake: a look at the row groups' statistics says so
+        return f"SELECT * EXCLUDE ({VERSION}){keyed} FROM {scan}"
     return f"""SELECT r.* EXCLUDE ({VERSION}){keyed} FROM {scan} AS r
         LEFT JOIN (SELECT record_id, max({VERSION}) AS newest FROM {scan}
                    WHERE {VERSION} > 1 GROUP BY record_id) AS merged

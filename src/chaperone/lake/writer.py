@@ -159,37 +159,40 @@ class LakeWriter:
     def _fold(self, incoming: str, sort: bool) -> Written:
         """Store the new records of ``incoming`` and fold its copies into theirs.
 
-        Each party's first sighting decides: the stored record's parties come first
-        (ordinal -1), then each copy's in ordinal order. A copy that is the first
-        sighting of some party, other than a new record's first copy, is merged.
+        Each party's first sighting decides: the stored record's parties come first,
+        then those no stored record shows, in the order the copies show them. A copy
+        that is the first sighting of some party, other than a new record's first
+        copy, is merged.
         """
         db = self.db
         db.execute(
             f"""CREATE OR REPLACE TEMP TABLE groups AS
-            SELECT g.record_id, g.first, k.record_id IS NOT NULL AS known
-            FROM (SELECT record_id, min(ordinal) AS first FROM {incoming} GROUP BY record_id) g
-            LEFT JOIN (SELECT DISTINCT record_id FROM known) k ON k.record_id = g.record_id"""
+            SELECT record_id, first, record_id IN (SELECT record_id FROM known) AS known
+            FROM (SELECT record_id, min(ordinal) AS first FROM {incoming} GROUP BY record_id)"""
         )
         self._current()
+        # The first sighting of each party no stored record shows (most copies: none).
         db.execute(
             f"""CREATE OR REPLACE TEMP TABLE firsts AS
             SELECT record_id, party, ordinal, pos FROM (
-                SELECT record_id, -1 AS ordinal, generate_subscripts(recipients, 1) AS pos,
-                       unnest(recipients) AS party FROM current_rows
-                UNION ALL
                 SELECT record_id, ordinal, generate_subscripts(recipients, 1) AS pos,
-                       unnest(recipients) AS party FROM {incoming})
+                       unnest(recipients) AS party FROM {incoming}) AS seen
+            WHERE NOT EXISTS (SELECT 1 FROM current_rows c
+                              WHERE c.record_id = seen.record_id
+                              AND list_contains(c.recipients, seen.party))
             QUALIFY row_number() OVER (PARTITION BY record_id, party ORDER BY ordinal, pos) = 1"""
         )
         db.execute(
             """CREATE OR REPLACE TEMP TABLE adding AS
             SELECT DISTINCT f.record_id, f.ordinal FROM firsts f JOIN groups g USING (record_id)
-            WHERE f.ordinal >= 0 AND (g.known OR f.ordinal <> g.first)"""
+            WHERE g.known OR f.ordinal <> g.first"""
         )
         db.execute(
             """CREATE OR REPLACE TEMP TABLE unions AS
-            SELECT record_id, list(party ORDER BY ordinal, pos) AS parties
-            FROM firsts GROUP BY record_id"""
+            SELECT record_id, list(party ORDER BY ordinal, pos) AS parties FROM firsts
+            WHERE record_id IN (SELECT record_id FROM adding
+                                UNION ALL SELECT record_id FROM groups WHERE NOT known)
+            GROUP BY record_id"""
         )
         merged = self._count("adding")
         new = ", ".join(
@@ -197,7 +200,8 @@ class LakeWriter:
             for c in COLUMNS
         )
         again = ", ".join(
-            "u.parties AS recipients" if c == "recipients" else f"c.{c}" for c in COLUMNS
+            "list_concat(c.recipients, u.parties) AS recipients" if c == "recipients" else f"c.{c}"
+            for c in COLUMNS
         )
         # New records and new versions; the accounting counts copies, not rows written.
         self._publish_partitioned(
@@ -207,8 +211,7 @@ class LakeWriter:
                 LEFT JOIN unions u ON u.record_id = i.record_id
                 UNION ALL
                 SELECT {again}, c.{VERSION} + 1 AS {VERSION} FROM current_rows c
-                JOIN unions u ON u.record_id = c.record_id
-                WHERE c.record_id IN (SELECT record_id FROM adding))
+                JOIN unions u ON u.record_id = c.record_id)
             {"ORDER BY occurred_at, record_id" if sort else ""}"""
         )
         self._log_copies(incoming)
