@@ -138,9 +138,7 @@ def check_throttle(
     )
     if wait > 0:
         seconds = math.ceil(wait)
-        raise Throttled(
-            f"too many failed sign-ins; wait {seconds} seconds and try again", seconds
-        )
+        raise Throttled(f"too many failed sign-ins; wait {seconds} seconds and try again", seconds)
 
 
 def authenticate(

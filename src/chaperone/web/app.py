@@ -34,6 +34,18 @@ CSP = (
 )
 
 
+# Every route of the application (pages first, then the API), in the order they are tried.
+ROUTERS = (
+    pages.router,
+    campaigns.pages,
+    outstanding.pages,
+    ack.router,
+    api.router,
+    campaigns.api,
+    outstanding.api,
+)
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -68,13 +80,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.oidc = oidc.OidcClient(provider) if provider else None
     app.add_middleware(guard.StrictInput)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(pages.router)
-    app.include_router(campaigns.pages)
-    app.include_router(outstanding.pages)
-    app.include_router(ack.router)
-    app.include_router(api.router)
-    app.include_router(campaigns.api)
-    app.include_router(outstanding.api)
+    for router in ROUTERS:
+        app.include_router(router)
     # `serve --access-log` must not write down the private links of acknowledgment notices
     logging.getLogger("uvicorn.access").addFilter(ack.REDACT)
 

@@ -45,7 +45,6 @@ class SignedIn:
         )
 
 
-
 def start(db: Session, user: User, hours: float) -> tuple[str, WebSession]:
     """A new session for the user; returns the cookie token (never stored in clear)."""
     token = secrets.token_urlsafe(32)
