@@ -207,3 +207,12 @@ def test_the_store_deleted_under_serve_is_a_one_line_failure_and_nothing_is_crea
     assert not (settings.home / "chaperone.db").exists()
     if settings.database_url:  # for the fixture to drop
         new_database(settings.database_url, settings.database_url.rsplit("/", 1)[1])
+
+
+def test_the_gateways_reload_check_on_a_missing_store_creates_nothing(settings: Settings) -> None:
+    from chaperone.gateway.service import store_version
+    from chaperone.store.db import StoreNotReady
+
+    with pytest.raises(StoreNotReady, match="run `chaperone init`"):
+        store_version(settings)
+    assert tables(settings) == [] and not (settings.home / "chaperone.db").exists()

@@ -132,7 +132,9 @@ def copy_home(world: World, target: Path) -> Settings:
         if (world.home / kept).exists():
             shutil.copy2(world.home / kept, target / kept)
     if world.database_url is None:
-        shutil.copy2(world.home / "chaperone.db", target / "chaperone.db")
+        for name in ("chaperone.db", "chaperone.db-wal"):  # the log holds committed work
+            if (world.home / name).exists():
+                shutil.copy2(world.home / name, target / name)
         return Settings(home=target)
     server, template = world.database_url.rsplit("/", 1)
     name = f"w_{uuid.uuid4().hex[:12]}"

@@ -172,7 +172,9 @@ def audit_log_keys(settings: Settings) -> AuditLogKeys:
 def where(settings: Settings) -> str:
     """The store as a user may see it named (no password)."""
     url = make_url(settings.store_url)
-    return url.database or "" if url.get_backend_name() == "sqlite" else url.render_as_string()
+    if url.get_backend_name() == "sqlite":
+        return url.database or ""
+    return url.render_as_string(hide_password=True)
 
 
 def open_store(settings: Settings) -> Store:
