@@ -350,7 +350,7 @@ def run_ingest(kind: str, source: Path, home: Path) -> SourceReport:
     """One chaperone ingest of one source into the lake of ``home``; checks the accounting."""
     (report,) = ingest(kind, [source], layout=lake_path(home), context=IngestContext())
     assert report.status == "ingested", f"{kind}: {report.status} {report.error}"
-    assert report.read == report.stored + report.duplicates + report.quarantined, report
+    assert report.balanced, report
     return report
 
 
@@ -369,8 +369,8 @@ def timed_ingest(kind: str, source: Path, workdir: Path, runs: int) -> tuple[flo
 def accounting(report: SourceReport) -> str:
     """The accounting identity of a report, written out."""
     return (
-        f"read {report.read:,} = stored {report.stored:,} + duplicates {report.duplicates:,}"
-        f" + quarantined {report.quarantined:,}  (balanced)"
+        f"read {report.read:,} = stored {report.stored:,} + merged {report.merged:,}"
+        f" + duplicates {report.duplicates:,} + quarantined {report.quarantined:,}  (balanced)"
     )
 
 
