@@ -9,8 +9,8 @@ import itertools
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chaperone.grants.service import Grant
 from chaperone.gateway.decide import Decider, Decision
+from chaperone.grants.service import Grant
 from chaperone.judge.facts import record_facts
 from chaperone.judge.rules import RuleWindow, rule_windows
 from chaperone.judge.world import World
