@@ -242,6 +242,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "issuer|sub" of the single sign-on identity linked on first sign-in (migration 0009)
+    oidc_subject: Mapped[str | None] = mapped_column(String(600), unique=True, index=True)
 
     schools: Mapped[list[UserSchool]] = relationship(
         cascade="all, delete-orphan", order_by="UserSchool.org_id", lazy="selectin"
@@ -274,7 +276,7 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revealed: Mapped[str] = mapped_column(Text, default="")
+    flash: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Reveal(Base):

@@ -32,6 +32,8 @@ from chaperone.web.campaigns import school_names, visible
 from chaperone.web.render import render
 from chaperone.web.schemas import (
     ERRORS,
+    Clean,
+    Id,
     AcknowledgmentsIn,
     OutstandingOut,
     OutstandingPage,
@@ -43,7 +45,7 @@ from chaperone.web.unit import Unit, unit
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 CampaignId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-Csrf = Annotated[str, Form(alias=auth.CSRF_FIELD)]
+Csrf = auth.Csrf
 PER_PAGE = 50
 
 
@@ -228,7 +230,7 @@ def _page(
     spec: Filter,
     page: int,
     *,
-    done: tuple[int, int] | None = None,
+    done: str = "",
     error: str = "",
     signed_on: str = "",
 ) -> HTMLResponse:
@@ -256,14 +258,12 @@ def _page(
 def outstanding_page(
     request: Request,
     campaign_id: CampaignId,
-    population: Annotated[str, Query(max_length=20)] = "",
-    school: Annotated[str, Query(max_length=255)] = "",
+    population: Annotated[Clean, Query(max_length=20)] = "",
+    school: Annotated[Clean, Query(max_length=255)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    recorded: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
-    already: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    done = (recorded, already) if recorded is not None else None
     with unit(request) as u:
+        done = auth.take_flash(u.who.session)  # the banner comes from the session, never the URL
         return _page(request, u, campaign_id, Filter(population, school), page, done=done)
 
 
@@ -271,8 +271,8 @@ def outstanding_page(
 def outstanding_csv(
     request: Request,
     campaign_id: CampaignId,
-    population: Annotated[str, Query(max_length=20)] = "",
-    school: Annotated[str, Query(max_length=255)] = "",
+    population: Annotated[Clean, Query(max_length=20)] = "",
+    school: Annotated[Clean, Query(max_length=255)] = "",
 ) -> Response:
     with unit(request) as u:
         rows = export(u.db, u.who.viewer, campaign_id, Filter(population, school))
@@ -290,10 +290,10 @@ def record_form(
     request: Request,
     campaign_id: CampaignId,
     csrf_token: Csrf = "",
-    person_ids: Annotated[list[str] | None, Form()] = None,
-    signed_on: Annotated[str, Form(max_length=40)] = "",
-    population: Annotated[str, Form(max_length=20)] = "",
-    school: Annotated[str, Form(max_length=255)] = "",
+    person_ids: Annotated[list[Id] | None, Form(max_length=500)] = None,
+    signed_on: Annotated[Clean, Form(max_length=40)] = "",
+    population: Annotated[Clean, Form(max_length=20)] = "",
+    school: Annotated[Clean, Form(max_length=255)] = "",
     page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     spec = Filter(population, school)
@@ -305,7 +305,8 @@ def record_form(
             return _page(
                 request, u, campaign_id, spec, page, error=str(problem), signed_on=signed_on
             )
-    back = spec.query(recorded=str(recorded), already=str(already))
+        auth.flash(u.who.session, f"{recorded} recorded, {already} had already acknowledged")
+    back = spec.query()
     return RedirectResponse(f"/campaigns/{campaign_id}/outstanding?{back}", status_code=303)
 
 
@@ -326,8 +327,8 @@ def _form_day(value: str) -> dt.date:
 def outstanding_api(
     request: Request,
     campaign_id: CampaignId,
-    population: Annotated[str, Query(max_length=20)] = "",
-    school: Annotated[str, Query(max_length=255)] = "",
+    population: Annotated[Clean, Query(max_length=20)] = "",
+    school: Annotated[Clean, Query(max_length=255)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = PER_PAGE,
 ) -> OutstandingPage:
