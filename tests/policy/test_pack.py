@@ -130,6 +130,8 @@ def test_the_vocabulary_is_documented() -> None:
 def test_show_validate_and_import_a_later_version(cli: Cli, tmp_path: Path) -> None:
     shown = cli.ok("policy", "show").out
     assert "9052 §A" in shown and "Electronic Communication" in shown
+    family = next(line for line in shown.splitlines() if "9052-A-family" in line)
+    assert "exempt" in family and "yes" in family
     draft = tmp_path / "9052-2027.yaml"
     draft.write_text(DRAFT, encoding="utf-8")
     assert "is valid" in cli.ok("policy", "validate", draft).out

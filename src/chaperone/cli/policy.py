@@ -53,13 +53,14 @@ def _print_pack(pack: Pack, versions: list[str]) -> None:
     )
     table(
         "Rules",
-        ["id", "citation", "severity", "subject", "enabled", "title"],
+        ["id", "citation", "severity", "subject", "effect", "enabled", "title"],
         [
             [
                 r.id,
                 r.spec.citation,
                 r.spec.severity,
                 r.spec.subject,
+                r.spec.effect,
                 "yes" if r.spec.enabled else "no",
                 r.spec.title,
             ]
