@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from chaperone.acknowledge import tokens
 from chaperone.cases.access import Forbidden
 from chaperone.common.problems import ChaperoneError, NotFoundError
-from chaperone.directory.normalize import POPULATIONS
+from chaperone.directory.populations import POPULATIONS
 from chaperone.directory.service import district_owned
 from chaperone.policy import service as policies
 from chaperone.policy.models import Pack
