@@ -127,3 +127,17 @@ def test_gateway_http_without_a_key_does_not_start(cli: Cli, tmp_path: Path) -> 
     refused = cli("gateway", "--listen", f"unix:{tmp_path / 'p.sock'}",
                   "--http", "127.0.0.1:1")
     assert refused.code != 0 and "decide_api_key_file" in refused.err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"1e999999", b'{"sender": NaN, "recipients": ["a@b.org"]}',
+     b'{"sender": "\\ud800", "recipients": ["a@b.org"]}',
+     b'{"sender": "a@b.org", "recipients": ["\\u0000"]}'],
+    ids=["huge", "NaN", "surrogate", "NUL"],
+)
+def test_json_that_is_not_strict_json_is_refused_not_a_500(client: TestClient,
+                                                         body: bytes) -> None:
+    reply = client.post("/api/v1/decide", content=body,
+                        headers={"content-type": "application/json"})
+    assert 400 <= reply.status_code < 500, reply.text

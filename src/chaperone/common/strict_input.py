@@ -1,4 +1,5 @@
-"""What every request passes before a handler sees it, and how refusals are told.
+"""What every request to Chaperone's HTTP applications (the web application and the
+gateway's decision API) passes before a handler sees it, and how refusals are told.
 
 ``StrictInput`` is an ASGI middleware in front of the whole application. It refuses, with a
 4xx and before any route runs:

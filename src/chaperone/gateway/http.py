@@ -17,10 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from chaperone.common import strict_input
 from chaperone.common.addresses import normalize_account
 from chaperone.common.problems import ChaperoneError
 from chaperone.gateway.decide import Decider, postfix_action
@@ -80,6 +83,11 @@ def create_app(decider: Callable[[], Decider], api_key: bytes | None = None) -> 
     only requests carrying ``api_key`` are answered."""
     app = FastAPI(title="Chaperone gateway", version="1",
                   description="Policy 9052 decisions for approved platforms and other systems.")
+    app.add_middleware(strict_input.StrictInput)  # NaN, 1e999999, lone surrogates: 422
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": strict_input.problems(exc.errors())}, status_code=422)
 
     def caller(
         given: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],

@@ -16,11 +16,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from chaperone.cases.access import Forbidden
+from chaperone.common import strict_input as guard
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import ack, api, auth, campaigns, guard, oidc, outstanding, pages
+from chaperone.web import ack, api, auth, campaigns, oidc, outstanding, pages
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
