@@ -16,14 +16,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
 from chaperone.acknowledge.export import outstanding_row, write_csv
 from chaperone.cases.access import require
-from chaperone.cases.scope import Viewer, people_filter
+from chaperone.cases.scope import Viewer
 from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.review.identity import Identities, mask
 from chaperone.store.models import Campaign, Notice, Person
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
@@ -32,9 +32,9 @@ from chaperone.web.campaigns import school_names, visible
 from chaperone.web.render import render
 from chaperone.web.schemas import (
     ERRORS,
+    AcknowledgmentsIn,
     Clean,
     Id,
-    AcknowledgmentsIn,
     OutstandingOut,
     OutstandingPage,
     Problem,
@@ -72,15 +72,23 @@ class Filter:
 
 @dataclass(frozen=True)
 class Row:
-    """One person still to acknowledge, and whether the viewer may open their page."""
+    """One person still to acknowledge as the viewer may see them (through the identity
+    service: ``person`` is None unless the viewer may see who it is), and whether the
+    viewer may open their page."""
 
     notice: Notice
     person: Person | None
     linked: bool
+    label: str  # the name, or the pseudonym
+    shown_id: str  # the district id, or the pseudonym
 
     def as_dict(self) -> dict[str, object]:
-        """The row in the CLI's columns."""
-        return outstanding_row(self.notice, self.person)
+        """The row in the CLI's columns (no name, id or address the viewer may not see)."""
+        row = outstanding_row(self.notice, self.person)
+        if self.shown_id != self.notice.person_id:
+            address = self.notice.address
+            row |= {"person_id": self.shown_id, "address": mask(address) if address else ""}
+        return row
 
 
 @dataclass(frozen=True)
@@ -115,18 +123,16 @@ def _scope(viewer: Viewer) -> list[str] | None:
 
 
 def _rows(db: Session, viewer: Viewer, notices: list[Notice]) -> list[Row]:
-    wanted = [n.person_id for n in notices]
-    people = {
-        p.person_id: p for p in db.scalars(select(Person).where(Person.person_id.in_(wanted)))
-    }
-    linked: set[str] = set()
-    if viewer.can(Permission.VIEW_PEOPLE):
-        linked = set(
-            db.scalars(
-                select(Person.person_id).where(Person.person_id.in_(wanted), people_filter(viewer))
-            )
-        )
-    return [Row(n, people.get(n.person_id), n.person_id in linked) for n in notices]
+    ids = Identities.directory(db, viewer)
+    ids.load(n.person_id for n in notices)
+    may_open = viewer.can(Permission.VIEW_PEOPLE)
+    rows = []
+    for n in notices:
+        pid = n.person_id
+        person = ids.person(pid) if ids.may_see(pid) else None
+        linked = may_open and ids.person(pid) is not None and ids.in_scope(pid)
+        rows.append(Row(n, person, linked, ids.label(pid), ids.shown_id(pid)))
+    return rows
 
 
 def _log(db: Session, viewer: Viewer, campaign: Campaign, action: str, rows: list[Row]) -> None:
@@ -205,7 +211,8 @@ def record(
     problem = signed_on_problem(campaign, signed_on, dt.date.today())
     if problem:
         raise BadEntry(problem)
-    chosen = list(dict.fromkeys(p.strip() for p in person_ids if p.strip()))
+    ids = Identities.directory(db, viewer)  # the boxes carry what the list showed
+    chosen = list(dict.fromkeys(ids.resolve(p) or p.strip() for p in person_ids if p.strip()))
     if not chosen:
         raise BadEntry("Choose at least one person who signed.")
     return campaigns.record_paper(
