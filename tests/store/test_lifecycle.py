@@ -216,3 +216,18 @@ def test_the_gateways_reload_check_on_a_missing_store_creates_nothing(settings: 
     with pytest.raises(StoreNotReady, match="run `chaperone init`"):
         store_version(settings)
     assert tables(settings) == [] and not (settings.home / "chaperone.db").exists()
+
+
+def test_a_store_from_a_newer_version_is_refused_by_every_command_in_one_line(
+    cli: Cli, settings: Settings
+) -> None:
+    engine = create_engine(settings.store_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    engine.dispose()
+    for args in (["users", "list"], ["migrate"], ["init"]):
+        refused = cli(*args)
+        assert refused.code == 1 and refused.err.count("\n") == 1, refused.err
+        assert "schema revision 0099, which this version of Chaperone does not know" in (
+            refused.err)
+    assert revision(settings) == "0099"

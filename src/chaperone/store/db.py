@@ -223,6 +223,7 @@ def migrate_store(settings: Settings, say: Callable[[str], None]) -> list[str]:
 
 
 def _upgrade(engine: Engine, settings: Settings, say: Callable[[str], None] | None) -> list[str]:
+    _known(current_revision(engine), settings)
     steps = pending(engine)
     if steps and say:
         current = current_revision(engine) or "empty"
@@ -257,17 +258,24 @@ def _check(engine: Engine, settings: Settings) -> None:
     if current is None:
         _missing(engine, settings)
     if current != head_revision():
-        try:
-            _scripts().get_revision(current)
-        except Exception:
-            raise StoreNotReady(
-                f"the store at {where(settings)} is at schema revision {current}, which this"
-                " version of Chaperone does not know (was it made by a newer one?)"
-            ) from None
+        _known(current, settings)
         raise StoreNotReady(
             f"the store at {where(settings)} is at schema revision {current}, this version"
             f" needs {head_revision()}: {MIGRATE} (back it up first)"
         )
+
+
+def _known(revision: str | None, settings: Settings) -> None:
+    """Refuse a store at a revision this version has no migration for (a newer Chaperone's)."""
+    if revision is None:
+        return
+    try:
+        _scripts().get_revision(revision)
+    except Exception:  # alembic raises several kinds for an unknown id
+        raise StoreNotReady(
+            f"the store at {where(settings)} is at schema revision {revision}, which this"
+            " version of Chaperone does not know (was it made by a newer one?)"
+        ) from None
 
 
 def _missing(engine: Engine, settings: Settings) -> NoReturn:
