@@ -232,7 +232,7 @@ def test_a_campaign_name_with_control_characters_is_refused(world: Store) -> Non
 def test_paper_acknowledgments_for_one_schools_staff_record_nobody_elsewhere(
     cli: Cli, world: Store
 ) -> None:
-    from chaperone.cases.access import Forbidden
+    from chaperone.review.access import Forbidden
 
     cli.ok("campaigns", "create", "Policy 9052", "--due", "2026-12-31", "--by", "co")
     with world.transaction() as session:

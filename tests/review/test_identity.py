@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from chaperone.cases.scope import Viewer
 from chaperone.review.identity import Identities, mask, sees_directory
+from chaperone.review.scope import Viewer
 from chaperone.store.db import Store
 from chaperone.store.models import GuardianLink, Org, Person, PersonOrg
 

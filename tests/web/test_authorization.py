@@ -25,7 +25,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from chaperone.cases import pseudonyms
+from chaperone.review import pseudonyms
 from chaperone.store.models import Finding, GuardianLink, Person
 from chaperone.users.roles import Permission, allows
 from tests.web.site import ROLES, Web, World, new_campaign

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from chaperone.cases import pseudonyms
+from chaperone.review import pseudonyms
 from chaperone.store.models import Finding, GuardianLink, Person, Reveal
 from chaperone.users.roles import allows
 from tests.web.site import Web, World, new_campaign

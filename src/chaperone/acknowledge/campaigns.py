@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.acknowledge import tokens
-from chaperone.cases.access import Forbidden
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.directory.populations import POPULATIONS
 from chaperone.directory.service import district_owned
@@ -28,6 +27,7 @@ from chaperone.policy import service as policies
 from chaperone.policy.models import Pack
 from chaperone.registry import service as registry
 from chaperone.registry.service import RegistryView
+from chaperone.review.access import Forbidden
 from chaperone.store.models import Campaign, Notice, Org, Person, utcnow
 from chaperone.trail import service as trail
 

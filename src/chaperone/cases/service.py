@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chaperone.cases import findings as review
-from chaperone.cases.access import Forbidden, require
-from chaperone.cases.scope import Viewer, cases_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.review import findings as review
 from chaperone.review import reveals
+from chaperone.review.access import Forbidden, require
 from chaperone.review.identity import Identities
+from chaperone.review.scope import Viewer, cases_filter
 from chaperone.store.models import (
     Case,
     CaseEvent,

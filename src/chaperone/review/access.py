@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chaperone.cases.scope import Viewer
 from chaperone.common.problems import ChaperoneError
+from chaperone.review.scope import Viewer
 from chaperone.users.roles import Permission
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from chaperone.cases.access import require
-from chaperone.cases.scope import Viewer
+from chaperone.review.access import require
 from chaperone.review.identity import Identities
+from chaperone.review.scope import Viewer
 from chaperone.store.models import TrailEntry
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission

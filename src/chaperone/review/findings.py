@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from chaperone.cases.access import require
-from chaperone.cases.scope import Viewer, cases_filter, findings_filter
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.judge.reading import verdict_of, wording
 from chaperone.judge.render import person_phrase, render
 from chaperone.policy import service as policy_service
 from chaperone.review import reveals
+from chaperone.review.access import require
 from chaperone.review.identity import Identities
+from chaperone.review.scope import Viewer, cases_filter, findings_filter
 from chaperone.store.models import Case, CaseFinding, Finding, FindingReview, utcnow
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission

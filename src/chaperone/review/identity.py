@@ -24,9 +24,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from chaperone.cases import pseudonyms
-from chaperone.cases.scope import Viewer, people_filter
-from chaperone.review import reveals
+from chaperone.review import pseudonyms, reveals
+from chaperone.review.scope import Viewer, people_filter
 from chaperone.store.models import Person
 from chaperone.users.roles import Permission
 

@@ -11,16 +11,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from chaperone.cases import findings as review
-from chaperone.cases import people
 from chaperone.cases import service as cases
-from chaperone.cases.access import require
-from chaperone.cases.findings import FindingView, Party
-from chaperone.cases.people import ShownPerson
 from chaperone.common.problems import NotFoundError
 from chaperone.registry.service import current as current_registry
 from chaperone.review import audit_log as shown_log
+from chaperone.review import findings as review
+from chaperone.review import people
+from chaperone.review.access import require
 from chaperone.review.audit_log import ShownEntry
+from chaperone.review.findings import FindingView, Party
+from chaperone.review.people import ShownPerson
 from chaperone.store.models import Case, Finding, Intervention
 from chaperone.trail import service as trail
 from chaperone.users.roles import Permission

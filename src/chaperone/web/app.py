@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from chaperone.cases.access import Forbidden
 from chaperone.common import strict_input as guard
 from chaperone.common.problems import ChaperoneError, NotFoundError
+from chaperone.review.access import Forbidden
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled

@@ -15,7 +15,7 @@ from fastapi import Form, Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from chaperone.cases.scope import Viewer
+from chaperone.review.scope import Viewer
 from chaperone.store.models import User, WebSession, utcnow
 from chaperone.store.secrets import app_secret
 from chaperone.web.schemas import Clean

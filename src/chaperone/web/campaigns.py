@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
 from chaperone.acknowledge.campaigns import Status, Tally
-from chaperone.cases.access import require
-from chaperone.cases.scope import Viewer
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.directory.populations import POPULATIONS
+from chaperone.review.access import require
+from chaperone.review.scope import Viewer
 from chaperone.store.models import Campaign, Org
 from chaperone.users.roles import Permission
 from chaperone.web import auth

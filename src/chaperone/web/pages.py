@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chaperone.cases import findings as review
-from chaperone.cases import people
 from chaperone.cases import service as cases
-from chaperone.cases.access import require
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.registry.service import current as current_registry
 from chaperone.review import audit_log as shown_log
+from chaperone.review import findings as review
+from chaperone.review import people
+from chaperone.review.access import require
 from chaperone.review.identity import sees_directory
 from chaperone.store.secrets import app_secret
 from chaperone.trail import service as trail

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from chaperone.cases.scope import Viewer
+from chaperone.review.scope import Viewer
 from chaperone.settings import Settings
 from chaperone.store.db import Store
 from chaperone.web import auth
