@@ -137,6 +137,7 @@ def build_directory(workdir: Path, seed: int) -> tuple[Path, Directory]:
     shutil.rmtree(home, ignore_errors=True)
     district = generate(workdir / "district", seed=seed)
     steps = (
+        ("init",),  # only init creates a store
         ("registry", "import", district.registry),
         ("directory", "import", "oneroster", district.roster),
         ("directory", "import", "people", district.people),
