@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from chaperone.audit.findings import NewFinding, save
+from chaperone.audit import findings
+from chaperone.audit.findings import BATCH, NewFinding, save
 from chaperone.judge.verdicts import Verdict
 from chaperone.store.db import Store
 from chaperone.store.models import Finding
@@ -78,3 +80,25 @@ def test_many_findings_are_saved_in_batches(store: Store) -> None:
     assert audit(store, many) == (12_001, 12_001, 0)
     assert audit(store, many[1:]) == (12_000, 0, 1)
     assert sum(active for active, *_rest in stored(store).values()) == 12_000
+
+
+@pytest.mark.store
+def test_a_save_stopped_half_way_keeps_its_batches_and_completes_when_run_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many = [finding(n, dt.date(2026, 9, 14)) for n in range(2 * BATCH + 500)]
+    real, done = findings._upsert, list[int]()
+
+    def stopping(*args: Any) -> int:
+        if len(done) == 2:
+            raise OSError("No space left on device")
+        done.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(findings, "_upsert", stopping)
+    with pytest.raises(OSError):
+        audit(store, many)
+    assert len(stored(store)) == 2 * BATCH  # each batch committed on its own
+    monkeypatch.undo()
+    assert audit(store, many) == (2 * BATCH + 500, 500, 0)
+    assert audit(store, many) == (2 * BATCH + 500, 0, 0)
