@@ -191,16 +191,24 @@ FINDING_FIELDS = (
 
 @dataclass(frozen=True)
 class Backend:
-    """What differs between SQL engines: the dialect, and ISO weekday of a local time."""
+    """What differs between SQL engines: the dialect, ISO weekday of a local time, and
+    whether a CTE can be asked to be computed once (``AS MATERIALIZED``)."""
 
     dialect: str
     weekday: str  # SQL over a local timestamp named ``t``, Monday = 1 … Sunday = 7
+    materialize: bool = False
 
 
 BACKENDS = {
-    "duckdb": Backend("duckdb", "isodow(t)"),
+    "duckdb": Backend("duckdb", "isodow(t)", materialize=True),
     "spark": Backend("spark", "((dayofweek(t) + 5) % 7) + 1"),
 }
+
+# CTEs read more than once when a field is computed, which an engine would otherwise
+# compute again for each read: ``kin`` reads ``resolved`` beside the facts' own join
+# (measured with 1,000 staff guardians: the audit query took 1.65x as long without the
+# family rule; 1.2x once materialized).
+MATERIALIZE = {"subject.family": ("resolved",)}
 
 
 def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None) -> exp.Query:
@@ -236,6 +244,11 @@ def facts_query(backend: Backend, timezone: str, fields: set[str] | None = None)
     for field, (ctes, column) in OPTIONAL.items():
         if fields is not None and field not in fields:
             query = _without(query, ctes, column)
+    kept = {cte for field, ctes in MATERIALIZE.items()
+            if fields is None or field in fields for cte in ctes}
+    for cte in query.find_all(exp.CTE):
+        if backend.materialize and cte.alias in kept:
+            cte.set("materialized", True)
     assert isinstance(query, exp.Query)
     return query
 
