@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,8 +87,8 @@ class Decider:
     index: FactsIndex = field(init=False, repr=False)
     _rules: list[tuple[RuleWindow, str]] = field(init=False, repr=False)
     _kinds: dict[tuple[Any, ...], Decision] = field(init=False, repr=False)
-    _record_fields: tuple[str, ...] = field(init=False, repr=False)
-    _subject_fields: tuple[str, ...] = field(init=False, repr=False)
+    _record_kind: Callable[[FactRow], tuple[Any, ...]] = field(init=False, repr=False)
+    _subject_kind: Callable[[FactRow], tuple[Any, ...]] = field(init=False, repr=False)
     _excepted_people: frozenset[str] = field(init=False, repr=False)
     _clock: tuple[int, dt.datetime, tuple[dt.date, int]] = field(
         init=False, repr=False, default=(-1, dt.datetime.min, (dt.date.min, 0)))
@@ -105,8 +107,8 @@ class Decider:
         self._rules = sorted(rules, key=lambda rule: -SEVERITY[rule[1]])
         read = fields_read([window for window, _action in self._rules]) | {
             *approval.READS, "local_date"}
-        self._record_fields = tuple(sorted(f for f in read if not f.startswith("subject.")))
-        self._subject_fields = tuple(sorted(f for f in read if f.startswith("subject.")))
+        self._record_kind = _values_of(sorted(f for f in read if not f.startswith("subject.")))
+        self._subject_kind = _values_of(sorted(f for f in read if f.startswith("subject.")))
 
     def decide(self, request: PolicyRequest, now: dt.datetime | None = None) -> Decision:
         """The decision for a RCPT (sender and recipient) or END-OF-MESSAGE (all recipients)."""
@@ -181,8 +183,8 @@ class Decider:
         fields once, and each party's subject fields (as a sorted multiset: who is who
         is not read)."""
         return (
-            tuple(shared[f] for f in self._record_fields),
-            tuple(sorted(tuple(row[f] for f in self._subject_fields) for row in subjects)),
+            self._record_kind(shared),
+            tuple(sorted(map(self._subject_kind, subjects))),
         )
 
     def judge_facts(self, rows: list[FactRow]) -> Decision:
@@ -216,6 +218,16 @@ class Decider:
             approval.audiences_of(facts), facts["local_date"])
         instead = f"your {domain} address" + (f" or {platform.name}" if platform else "")
         return f"Policy {window.rule.spec.citation}: {window.rule.spec.title}; use {instead}"
+
+
+def _values_of(fields: list[str]) -> Callable[[FactRow], tuple[Any, ...]]:
+    """The values of these fields of a facts row, as a tuple (whatever their number)."""
+    if not fields:
+        return lambda _row: ()
+    get = operator.itemgetter(*fields)
+    if len(fields) == 1:
+        return lambda row: (get(row),)
+    return get  # itemgetter of several keys gives a tuple
 
 
 def postfix_action(decision: Decision) -> str:

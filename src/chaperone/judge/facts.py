@@ -104,6 +104,11 @@ def _kin(person_id: str, parties: Parties, family: dict[str, frozenset[str]]) ->
     return bool(others) and all(p in relatives for p in others)
 
 
+def _local(moment: Any, index: FactsIndex) -> tuple[Any, int]:
+    local = moment.astimezone(index.zone)
+    return local.date(), local.hour
+
+
 def record_level(
     record: Mapping[str, Any],
     index: FactsIndex,
@@ -111,7 +116,8 @@ def record_level(
     reached: list[Reach],
 ) -> FactRow:
     """The facts every facts row of a record shares (``record.*``, ``platform.*``, the
-    local date and the members)."""
+    local date and the members). A record may carry its local ``(day, hour)`` already
+    (``local``: the gateway reads the clock once a minute)."""
     inputs = index.inputs
     staff = students = parents = 0
     staff_owned = student_owned = True
@@ -129,15 +135,14 @@ def record_level(
             continue
         members.append(person_id)
     members.sort()
-    local = record["occurred_at"].astimezone(index.zone)
-    day = local.date()
+    day, hour = record.get("local") or _local(record["occurred_at"], index)
     platform = record.get("platform") or named_platform(reached)
     channel = record["channel_type"]
     facts: FactRow = {
         "record.channel_type": channel,
         "record.platform": platform,
         "record.has_media": bool(record["has_media"]),
-        "record.local_hour": local.hour,
+        "record.local_hour": hour,
         "record.local_weekday": day.isoweekday(),
         "record.recipient_count": len(record["recipients"]),
         "record.in_scope": staff >= 1 and len(members) >= 2,
