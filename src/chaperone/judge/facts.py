@@ -156,7 +156,10 @@ def record_level(
         "members": members,
     }
     platform_row = inputs.platforms.get(platform) if platform else None
-    facts.update(approval.checks(platform_row, channel, approval.audiences_of(facts), day))
+    if platform_row is None:  # most mail: nothing to check, no audiences to work out
+        facts.update(approval.UNKNOWN_FACTS)
+    else:
+        facts.update(approval.checks(platform_row, channel, approval.audiences_of(facts), day))
     return facts
 
 
