@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select, update
 
 from chaperone.acknowledge import campaigns, tokens
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.store.models import Campaign, Notice, Person
-from chaperone.trail import service as trail
 from tests.audit.world import PEOPLE, load_world
 from tests.conftest import Cli
 

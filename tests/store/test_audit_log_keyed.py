@@ -13,10 +13,10 @@ from alembic import command
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.settings import Settings
 from chaperone.store.db import alembic_config, audit_log_keys, migrate
 from chaperone.store.keys import AUDIT_LOG
-from chaperone.trail import service as trail
 
 pytestmark = pytest.mark.store
 

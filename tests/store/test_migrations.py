@@ -29,10 +29,10 @@ def test_earlier_access_events_move_into_the_audit_log(settings: object) -> None
     from alembic import command
     from sqlalchemy import create_engine, text
 
+    from chaperone.audit_log import service as trail
     from chaperone.settings import Settings
     from chaperone.store.db import alembic_config, audit_log_keys
     from chaperone.store.keys import AUDIT_LOG
-    from chaperone.trail import service as trail
 
     assert isinstance(settings, Settings)
     settings.home.mkdir(parents=True, exist_ok=True)

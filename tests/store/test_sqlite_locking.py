@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from chaperone.audit_log import service as trail
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.store.models import TrailHead
-from chaperone.trail import service as trail
 
 
 @pytest.fixture

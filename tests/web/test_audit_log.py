@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import delete, select, update
 
+from chaperone.audit_log import service as trail
 from chaperone.settings import Settings
 from chaperone.store.models import TrailEntry, TrailHead
-from chaperone.trail import service as trail
 from tests.conftest import Cli
 from tests.web.site import Web, World
 

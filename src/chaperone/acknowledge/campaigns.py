@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chaperone.acknowledge import tokens
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.directory.populations import POPULATIONS
 from chaperone.directory.service import district_owned
@@ -29,7 +30,6 @@ from chaperone.registry import service as registry
 from chaperone.registry.service import RegistryView
 from chaperone.review.access import Forbidden
 from chaperone.store.models import Campaign, Notice, Org, Person, utcnow
-from chaperone.trail import service as trail
 
 LINK = "link"
 PAPER = "paper"

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns, tokens
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError
 from chaperone.policy.models import Pack
 from chaperone.settings import Settings
 from chaperone.store.db import Store
 from chaperone.store.models import Campaign, Notice, Person, utcnow
-from chaperone.trail import service as trail
 
 log = logging.getLogger(__name__)
 TIMEOUT = 60.0

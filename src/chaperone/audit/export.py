@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaperone.audit.findings import EXPORT_COLUMNS, export_row
+from chaperone.audit_log import service as trail
 from chaperone.judge.reading import sentences
 from chaperone.store.models import Finding
-from chaperone.trail import service as trail
 
 
 def active_findings(session: Session) -> list[Finding]:

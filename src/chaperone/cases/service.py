@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.review import findings as review
 from chaperone.review import reveals
@@ -27,7 +28,6 @@ from chaperone.store.models import (
     User,
     utcnow,
 )
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission, Role
 
 STATUSES = ("new", "triage", "investigating", "resolved", "dismissed")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from chaperone.cli import (
     audit,
+    audit_log,
     campaigns,
     demo,
     directory,
@@ -21,7 +22,6 @@ from chaperone.cli import (
     policy,
     registry,
     serve,
-    trail,
     users,
 )
 from chaperone.cli.context import AppContext
@@ -48,7 +48,7 @@ app.add_typer(audit.findings_app, name="findings")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
-app.add_typer(trail.app, name="audit-log")
+app.add_typer(audit_log.app, name="audit-log")
 
 
 @app.callback()

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from chaperone.acknowledge import campaigns, delivery
 from chaperone.acknowledge.export import OUTSTANDING_COLUMNS, outstanding_row, write_csv
+from chaperone.audit_log import service as trail
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.csvfile import CsvTable
 from chaperone.common.problems import ChaperoneError, InputError, Problem
 from chaperone.store.models import Campaign, Person
-from chaperone.trail import service as trail
 
 app = typer.Typer(
     help="Acknowledgment campaigns: everyone Policy 9052 reaches reads it and says so.",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from chaperone.audit_log import service as trail
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.directory import service
@@ -15,7 +16,6 @@ from chaperone.directory.importers.people import PeopleImporter
 from chaperone.directory.service import ImportSummary
 from chaperone.registry.service import RegistryView
 from chaperone.store.models import Person
-from chaperone.trail import service as trail
 
 app = typer.Typer(
     help="People, their populations, orgs, accounts and guardian links.", no_args_is_help=True

@@ -7,11 +7,11 @@ import os
 import typer
 from sqlalchemy import delete, select
 
+from chaperone.audit_log import service as trail
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
 from chaperone.store.models import User, WebSession
-from chaperone.trail import service as trail
 from chaperone.users import service
 
 app = typer.Typer(

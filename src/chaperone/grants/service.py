@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.lake.schema import CHANNEL_TYPES
 from chaperone.store.models import Person, PolicyException, utcnow
-from chaperone.trail import service as trail
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.review.access import require
 from chaperone.review.identity import Identities
 from chaperone.review.scope import Viewer
 from chaperone.store.models import TrailEntry
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 
 HIDDEN = "(hidden)"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.judge.reading import verdict_of, wording
 from chaperone.judge.render import person_phrase, render
@@ -18,7 +19,6 @@ from chaperone.review.access import require
 from chaperone.review.identity import Identities
 from chaperone.review.scope import Viewer, cases_filter, findings_filter
 from chaperone.store.models import Case, CaseFinding, Finding, FindingReview, utcnow
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 
 REVIEW_STATUSES = ("new", "triaged", "dismissed")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import NotFoundError
 from chaperone.directory.service import guardians_and_students
 from chaperone.review.access import require
@@ -19,7 +20,6 @@ from chaperone.review.audit_log import ShownEntry, shown_entries
 from chaperone.review.identity import Identities
 from chaperone.review.scope import Viewer, people_filter
 from chaperone.store.models import Account, Person
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 
 

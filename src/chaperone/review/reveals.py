@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError
 from chaperone.review.access import require
 from chaperone.review.scope import Viewer
 from chaperone.store.models import Reveal
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 
 OBJECT_TYPES = ("finding", "case")

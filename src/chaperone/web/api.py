@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from chaperone.audit_log import service as trail
 from chaperone.cases import service as cases
 from chaperone.common.problems import NotFoundError
 from chaperone.registry.service import current as current_registry
@@ -22,7 +23,6 @@ from chaperone.review.audit_log import ShownEntry
 from chaperone.review.findings import FindingView, Party
 from chaperone.review.people import ShownPerson
 from chaperone.store.models import Case, Finding, Intervention
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
 from chaperone.web import auth

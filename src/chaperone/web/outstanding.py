@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from chaperone.acknowledge import campaigns
 from chaperone.acknowledge.export import outstanding_row, write_csv
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.review.access import require
 from chaperone.review.identity import Identities, mask
 from chaperone.review.scope import Viewer
 from chaperone.store.models import Campaign, Notice, Person
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.web import auth
 from chaperone.web.campaigns import school_names, visible

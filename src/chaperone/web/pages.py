@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from chaperone.audit_log import service as trail
 from chaperone.cases import service as cases
 from chaperone.common.problems import ChaperoneError, NotFoundError
 from chaperone.registry.service import current as current_registry
@@ -19,7 +20,6 @@ from chaperone.review import people
 from chaperone.review.access import require
 from chaperone.review.identity import sees_directory
 from chaperone.store.secrets import app_secret
-from chaperone.trail import service as trail
 from chaperone.users.roles import Permission
 from chaperone.users.service import authenticate
 from chaperone.web import auth, oidc

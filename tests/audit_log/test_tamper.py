@@ -11,8 +11,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Connection, text
 
+from chaperone.audit_log import service as trail
 from chaperone.store.db import Store
-from chaperone.trail import service as trail
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.store

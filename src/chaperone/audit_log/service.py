@@ -22,11 +22,11 @@ from sqlalchemy import event, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from chaperone.audit_log import checkpoints
+from chaperone.audit_log.chain import GENESIS, body, keys_of, mac, people
+from chaperone.audit_log.checkpoints import Checkpoint
 from chaperone.common.problems import ChaperoneError
 from chaperone.store.models import TrailEntry, TrailHead, TrailPerson, utcnow
-from chaperone.trail import checkpoints
-from chaperone.trail.chain import GENESIS, body, keys_of, mac, people
-from chaperone.trail.checkpoints import Checkpoint
 
 __all__ = ["GENESIS", "Verification", "body", "checkpoint", "entries", "record", "verify"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from chaperone.audit_log import service as trail
 from chaperone.cli.context import AppContext
 from chaperone.cli.output import Format, emit_json, line, table
 from chaperone.common.problems import ChaperoneError
-from chaperone.trail import service as trail
 
 app = typer.Typer(help="The append-only, keyed, hash-chained audit log.", no_args_is_help=True)
 

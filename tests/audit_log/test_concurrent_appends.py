@@ -9,9 +9,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from chaperone.audit_log import service as trail
 from chaperone.store.db import Store
 from chaperone.store.models import TrailEntry, TrailHead
-from chaperone.trail import service as trail
 
 pytestmark = pytest.mark.store
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.orm import Session
 
+from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, create_store
-from chaperone.trail import service as trail
 from tests.conftest import Cli
-from tests.trail.test_tamper import fill, truncate
+from tests.audit_log.test_tamper import fill, truncate
 
 pytestmark = pytest.mark.store
 
