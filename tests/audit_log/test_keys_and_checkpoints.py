@@ -16,8 +16,8 @@ from chaperone.audit_log import service as trail
 from chaperone.common.problems import ChaperoneError
 from chaperone.settings import Settings
 from chaperone.store.db import Store, create_store
-from tests.conftest import Cli
 from tests.audit_log.test_tamper import fill, truncate
+from tests.conftest import Cli
 
 pytestmark = pytest.mark.store
 
