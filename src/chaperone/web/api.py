@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request
 
 from chaperone.audit_log import service as trail
 from chaperone.cases import service as cases
@@ -24,8 +24,6 @@ from chaperone.review.findings import FindingView, Party
 from chaperone.review.people import ShownPerson
 from chaperone.store.models import Case, Finding, Intervention
 from chaperone.users.roles import Permission
-from chaperone.users.service import authenticate
-from chaperone.web import auth
 from chaperone.web.schemas import (
     ERRORS,
     AssignIn,
@@ -35,7 +33,6 @@ from chaperone.web.schemas import (
     Changed,
     Clean,
     Count,
-    Credentials,
     DashboardOut,
     FindingDetail,
     FindingPage,
@@ -44,19 +41,17 @@ from chaperone.web.schemas import (
     InterventionEdit,
     InterventionIn,
     InterventionOut,
-    Me,
     NoteIn,
     PartyOut,
     PersonDetail,
     PersonOut,
-    Problem,
     RevealIn,
     ReviewIn,
     TrailOut,
     TransitionIn,
     VerifyOut,
 )
-from chaperone.web.unit import Unit, store, unit
+from chaperone.web.unit import Unit, unit
 
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -174,79 +169,6 @@ def _trail(e: ShownEntry) -> TrailOut:
         person_ids=e.person_ids,
         detail=e.detail,
     )
-
-
-@router.post(
-    "/session",
-    response_model=Me,
-    responses={
-        401: {"description": "wrong username or password"},
-        429: {"model": Problem, "description": "too many failed sign-ins"},
-    },
-)
-def sign_in(request: Request, response: Response, body: Credentials) -> Me | Response:
-    """Sign in; sets the session cookie and returns the CSRF token for unsafe requests."""
-    settings = request.app.state.settings
-    with store(request).transaction() as db:
-        known = auth.known_browser(db, request, body.username)
-        outcome = authenticate(
-            db, body.username, body.password, auth.client(request), known_browser=known
-        )
-        if outcome.user is None:
-            from fastapi.responses import JSONResponse
-
-            return JSONResponse({"detail": outcome.reason}, status_code=401)
-        user = outcome.user
-        token, row = auth.start(db, user, settings.web_session_hours)
-        trail.record(
-            db, actor=user.username, action="sign-in", object_type="user", object_id=user.username
-        )
-        me = Me(
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            school_ids=list(user.school_ids),
-            csrf_token=row.csrf_token,
-        )
-        auth.remember_browser(db, request, response, user.username)
-    response.set_cookie(
-        auth.COOKIE,
-        token,
-        httponly=True,
-        secure=settings.web_secure_cookies,
-        samesite="lax",
-        max_age=int(settings.web_session_hours * 3600),
-    )
-    return me
-
-
-@router.delete("/session", status_code=204)
-def sign_out(request: Request, response: Response) -> None:
-    """Sign out (ends the session)."""
-    with unit(request) as u:
-        auth.end(u.db, request.cookies.get(auth.COOKIE))
-        trail.record(
-            u.db,
-            actor=u.who.user.username,
-            action="sign-out",
-            object_type="user",
-            object_id=u.who.user.username,
-        )
-    response.delete_cookie(auth.COOKIE)
-
-
-@router.get("/me", response_model=Me)
-def me(request: Request) -> Me:
-    """Who is signed in, with the CSRF token."""
-    with unit(request) as u:
-        user = u.who.user
-        return Me(
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            school_ids=list(user.school_ids),
-            csrf_token=u.who.session.csrf_token,
-        )
 
 
 @router.get("/dashboard", response_model=DashboardOut)

@@ -21,7 +21,7 @@ from chaperone.review.access import Forbidden
 from chaperone.settings import Settings
 from chaperone.store.db import Store, open_store
 from chaperone.users.service import Throttled
-from chaperone.web import ack, api, auth, campaigns, oidc, outstanding, pages
+from chaperone.web import ack, api, auth, campaigns, oidc, outstanding, pages, session_api, sign_in
 from chaperone.web.render import render_error
 from chaperone.web.unit import CsrfRejected, SignInRequired
 
@@ -37,10 +37,12 @@ CSP = (
 
 # Every route of the application (pages first, then the API), in the order they are tried.
 ROUTERS = (
+    sign_in.router,
     pages.router,
     campaigns.pages,
     outstanding.pages,
     ack.router,
+    session_api.router,
     api.router,
     campaigns.api,
     outstanding.api,
